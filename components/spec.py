@@ -1,0 +1,300 @@
+"""The validated platform spec: what a stack's config means, checked before anything is registered.
+
+Field names are the camelCase keys of the stack config (`minReplicas`), and
+attribute names their snake_case (`min_replicas`). Defaults that depend on the
+environment come from `components.profiles` and are filled in here, so the
+components receive concrete values only.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from components.profiles import PROFILES, Environment, EnvironmentProfile
+from components.quantity import QUANTITY_HELP, format_cpu, format_memory, parse_quantity
+
+
+def spec_error(path: tuple[str | int, ...], value: Any, allowed: str) -> PydanticCustomError:
+    """A value well-formed on its own but not allowed in context.
+
+    `path` is relative to the model whose validator raises it; pydantic adds
+    the location of that model, and the config loader joins the two.
+    """
+    return PydanticCustomError(
+        "phoenix_spec",
+        "{allowed}",
+        {"path": path, "value": value, "allowed": allowed},
+    )
+
+
+def _positive_quantity(text: str) -> str:
+    if parse_quantity(text) <= 0:
+        raise ValueError(f"{text!r} must be greater than zero ({QUANTITY_HELP})")
+    return text
+
+
+Quantity = Annotated[str, AfterValidator(_positive_quantity)]
+DnsLabel = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")]
+ConfigKey = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+AbsolutePath = Annotated[str, Field(pattern=r"^/[^\0]*$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Percentage = Annotated[int, Field(ge=1, le=100)]
+
+# A reference is pinned when it names a sha256 digest.
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+_TAG = re.compile(r":(?P<tag>[\w][\w.-]{0,127})$")
+
+
+def image_is_pinned(reference: str) -> bool:
+    return _DIGEST.search(reference) is not None
+
+
+def image_tag(reference: str) -> str | None:
+    """The tag of a reference without digest, or None when it has no tag."""
+    last_segment = reference.rsplit("/", 1)[-1]
+    match = _TAG.search(last_segment)
+    return match["tag"] if match else None
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors, not silently ignored typos."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+    )
+
+
+class ResourceAmounts(StrictModel):
+    cpu: Quantity
+    memory: Quantity
+
+
+class Resources(StrictModel):
+    requests: ResourceAmounts
+    limits: ResourceAmounts
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        for resource in ("cpu", "memory"):
+            request = getattr(self.requests, resource)
+            limit = getattr(self.limits, resource)
+            if parse_quantity(request) > parse_quantity(limit):
+                raise spec_error(
+                    ("requests", resource),
+                    request,
+                    f"a {resource} request no larger than its limit ({limit})",
+                )
+        return self
+
+
+class Autoscaling(StrictModel):
+    min_replicas: int = Field(ge=1)
+    max_replicas: int = Field(ge=1)
+    target_cpu_utilization: Percentage = 70
+    target_memory_utilization: Percentage = 80
+    scale_down_stabilization_seconds: int = Field(default=300, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _max_not_below_min(self) -> Autoscaling:
+        if self.max_replicas < self.min_replicas:
+            raise spec_error(
+                ("maxReplicas",),
+                self.max_replicas,
+                f"maxReplicas at least minReplicas ({self.min_replicas})",
+            )
+        return self
+
+
+class Storage(StrictModel):
+    size: Quantity
+    mount_path: AbsolutePath
+
+
+class Scratch(StrictModel):
+    """A writable emptyDir, for services that need scratch space under a read-only root."""
+
+    mount_path: AbsolutePath = "/tmp"
+    size_limit: Quantity = "64Mi"
+
+
+_ALLOWED_VERBS = Literal["get", "list", "watch", "create", "update", "patch", "delete"]
+_NAME = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9./]*[a-z0-9])?$")]
+
+
+class ApiAccess(StrictModel):
+    """One namespaced RBAC rule: exact API groups, resources and verbs, never wildcards."""
+
+    api_groups: list[Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$")]] = Field(
+        default_factory=lambda: [""]
+    )
+    resources: list[_NAME] = Field(min_length=1)
+    verbs: list[_ALLOWED_VERBS] = Field(min_length=1)
+    resource_names: list[_NAME] = Field(default_factory=list)
+
+
+class ImageBuild(StrictModel):
+    context: str
+    dockerfile: str = "Dockerfile"
+    # An immutable version tag (a release or commit id); the workload still
+    # references the pushed image by digest.
+    tag: Annotated[str, Field(pattern=r"^[\w][\w.-]{0,127}$")]
+
+    @model_validator(mode="after")
+    def _tag_is_not_latest(self) -> ImageBuild:
+        if self.tag == "latest":
+            raise spec_error(("tag",), self.tag, "an immutable version tag such as a release or commit id")
+        return self
+
+
+class HttpProbes(StrictModel):
+    liveness_path: AbsolutePath = "/healthz"
+    readiness_path: AbsolutePath = "/readyz"
+
+
+class ServiceSpec(StrictModel):
+    name: DnsLabel
+    image: str | None = None
+    build: ImageBuild | None = None
+    port: Port
+    probes: HttpProbes = HttpProbes()
+    resources: Resources
+    autoscaling: Autoscaling
+    storage: Storage | None = None
+    scratch: Scratch | None = None
+    secrets: list[ConfigKey] = Field(default_factory=list)
+    calls: list[DnsLabel] = Field(default_factory=list)
+    exposed: bool = False
+    kubernetes_api: list[ApiAccess] = Field(default_factory=list)
+    env: dict[Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")], str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _has_an_image_source(self) -> ServiceSpec:
+        if self.image is None and self.build is None:
+            raise spec_error(("image",), None, "an image reference, or a build section")
+        if self.image is not None and not re.match(r"^[a-z0-9][\w.\-/:@]*$", self.image):
+            raise spec_error(("image",), self.image, "an image reference such as registry/name@sha256:<digest>")
+        return self
+
+
+class StorageClassSpec(StrictModel):
+    provisioner: str = "ebs.csi.aws.com"
+    # Provisioner parameters, encryption included (EBS: encrypted, kmsKeyId).
+    parameters: dict[str, str] = Field(default_factory=lambda: {"type": "gp3", "encrypted": "true"})
+
+
+class IngressSpec(StrictModel):
+    controller_namespace: DnsLabel = "ingress-nginx"
+    class_name: str = "nginx"
+    domain: str
+    tls_secret_name: DnsLabel
+
+
+class NetworkSpec(StrictModel):
+    dns_namespace: DnsLabel = "kube-system"
+    dns_pod_labels: dict[str, str] = Field(default_factory=lambda: {"k8s-app": "kube-dns"})
+    # Where the Kubernetes API server is reachable from pods, for services
+    # that declare kubernetesApi access (egress is otherwise denied).
+    api_server_cidrs: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F.:]+/\d{1,3}$")]] = Field(default_factory=list)
+    api_server_port: Port = 443
+
+
+class PlatformSpec(StrictModel):
+    environment: Environment
+    namespace: DnsLabel
+    image_registry: str = "ghcr.io/phoenix-orch"
+    build_images: bool = False
+    storage_class: StorageClassSpec = StorageClassSpec()
+    ingress: IngressSpec | None = None
+    network: NetworkSpec = NetworkSpec()
+    services: list[ServiceSpec] = Field(min_length=1)
+
+    @property
+    def profile(self) -> EnvironmentProfile:
+        return PROFILES[self.environment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_environment_defaults(cls, raw: Any) -> Any:
+        """Fill what config leaves out from the environment's profile, before field validation."""
+        if not isinstance(raw, dict) or raw.get("environment") not in PROFILES:
+            return raw
+        profile = PROFILES[raw["environment"]]
+        services = raw.get("services")
+        if isinstance(services, list):
+            raw = {**raw, "services": [_with_profile_defaults(service, profile) for service in services]}
+        return raw
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlatformSpec:
+        profile = self.profile
+        names = [service.name for service in self.services]
+        for index, service in enumerate(self.services):
+            where: tuple[str | int, ...] = ("services", index)
+            if names.index(service.name) != index:
+                raise spec_error((*where, "name"), service.name, "a name no other service has")
+            for call_index, callee in enumerate(service.calls):
+                if callee not in names or callee == service.name:
+                    others = ", ".join(name for name in names if name != service.name)
+                    raise spec_error((*where, "calls", call_index), callee, f"the name of another service ({others})")
+            if service.autoscaling.min_replicas < profile.min_replicas_floor:
+                raise spec_error(
+                    (*where, "autoscaling", "minReplicas"),
+                    service.autoscaling.min_replicas,
+                    f"at least {profile.min_replicas_floor} replicas in {profile.name}",
+                )
+            if service.image is not None and profile.require_image_digest and not image_is_pinned(service.image):
+                raise spec_error(
+                    (*where, "image"),
+                    service.image,
+                    f"an image pinned by digest (name@sha256:<64 hex>) in {profile.name}; "
+                    f"tag {image_tag(service.image) or '(none)'!r} can move",
+                )
+            if service.exposed and self.ingress is None:
+                raise spec_error((*where, "exposed"), True, "exposed: true only when the stack configures ingress")
+            if service.kubernetes_api and not self.network.api_server_cidrs:
+                raise spec_error(
+                    (*where, "kubernetesApi"),
+                    "(rules)",
+                    "kubernetesApi only when network.apiServerCidrs says where the API server is",
+                )
+            if service.build is not None and service.image is None and not self.build_images:
+                raise spec_error(
+                    (*where, "image"),
+                    None,
+                    "a prebuilt image reference while buildImages is false",
+                )
+        return self
+
+
+def _with_profile_defaults(service: Any, profile: EnvironmentProfile) -> Any:
+    if not isinstance(service, dict):
+        return service
+    service = dict(service)
+    autoscaling = service.get("autoscaling")
+    if isinstance(autoscaling, dict) and "minReplicas" not in autoscaling and "min_replicas" not in autoscaling:
+        service["autoscaling"] = {**autoscaling, "minReplicas": profile.default_min_replicas}
+    resources = service.get("resources")
+    if isinstance(resources, dict) and "requests" not in resources and isinstance(resources.get("limits"), dict):
+        service["resources"] = {**resources, "requests": _derived_requests(resources["limits"], profile.request_to_limit_ratio)}
+    return service
+
+
+def _derived_requests(limits: dict[str, Any], ratio: Decimal) -> dict[str, Any]:
+    """Requests as a share of limits; malformed limits are left for field validation to report."""
+    try:
+        return {
+            "cpu": format_cpu(parse_quantity(limits["cpu"]) * ratio),
+            "memory": format_memory(parse_quantity(limits["memory"]) * ratio),
+        }
+    except (KeyError, TypeError, ValueError):
+        return dict(limits)

@@ -1,0 +1,1 @@
+"""Phoenix Platform policy pack: CrossGuard policies and a manifest scanner over the same checks."""
