@@ -53,7 +53,7 @@ def nsa(control: str) -> Framework:
     return Framework(NSA, NSA_VERSION, control)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Resource:
     """One resource as policies see it, whether registered by a Pulumi program or read from YAML.
 
@@ -64,6 +64,7 @@ class Resource:
     type_token: str
     props: Mapping[str, Any]
     logical_name: str
+    urn: str = ""
 
     @property
     def package(self) -> str:
