@@ -42,7 +42,7 @@ def _positive_quantity(text: str) -> str:
 Quantity = Annotated[str, AfterValidator(_positive_quantity)]
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")]
 ConfigKey = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
-AbsolutePath = Annotated[str, Field(pattern=r"^/[^\0]*$")]
+AbsolutePath = Annotated[str, Field(pattern=r"^/[-._/A-Za-z0-9]*$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Percentage = Annotated[int, Field(ge=1, le=100)]
 
