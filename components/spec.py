@@ -238,10 +238,11 @@ class PlatformSpec(StrictModel):
     def _consistent(self) -> PlatformSpec:
         profile = self.profile
         names = [service.name for service in self.services]
+        for index, name in enumerate(names):
+            if names.index(name) != index:
+                raise spec_error(("services", index, "name"), name, "a name no other service has")
         for index, service in enumerate(self.services):
             where: tuple[str | int, ...] = ("services", index)
-            if names.index(service.name) != index:
-                raise spec_error((*where, "name"), service.name, "a name no other service has")
             for call_index, callee in enumerate(service.calls):
                 if callee not in names or callee == service.name:
                     others = ", ".join(name for name in names if name != service.name)

@@ -77,6 +77,16 @@ def _secret_paths(value: Any, path: str = "") -> set[str]:
     return set()
 
 
+def _without_secret_markers(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == _SECRET_SIG:
+            return _without_secret_markers(value["value"])
+        return {k: _without_secret_markers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secret_markers(v) for v in value]
+    return value
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, recorder: _RecordingMocks) -> None:
         super().__init__(recorder)
@@ -99,7 +109,7 @@ class _RecordingMocks(pulumi.runtime.Mocks):
             RegisteredResource(
                 type_=args.typ,
                 name=args.name,
-                props=dict(args.inputs),
+                props=_without_secret_markers(dict(args.inputs)),
                 custom=args.custom,
                 parent=self.pending_parent,
                 secret_paths=self.pending_secret_paths,
