@@ -47,6 +47,20 @@ def strings(value: Any) -> list[str]:
     return [item for item in sequence(value) if isinstance(item, str)]
 
 
+def number(value: Any) -> float | None:
+    """A JSON number as float (properties arrive through protobuf Structs, so 2 arrives as 2.0)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def show(value: Any) -> str:
+    """A value for messages, printing 2.0 as 2."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def is_true(value: Any) -> bool:
     return value is True
 

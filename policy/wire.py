@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from google.protobuf import json_format, struct_pb2
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 
@@ -45,7 +46,10 @@ def mark_secrets(value: Any) -> Any:
     return value
 
 
-def runtime_props(serialized: dict[str, Any]) -> Mapping[str, Any]:
-    """Properties exactly as a policy sees them at run time: deserialized by the SDK and wrapped in
-    its unknown-checking proxy, with secret strings marked."""
-    return unknown_checking_proxy(deserialize_properties(mark_secrets(serialized)))
+def runtime_props(serialized: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Properties exactly as a policy sees them at run time: through a protobuf Struct (numbers
+    become floats), deserialized by the SDK with secret strings marked, and wrapped in its
+    unknown-checking proxy."""
+    struct = struct_pb2.Struct()
+    struct.update(dict(serialized))
+    return unknown_checking_proxy(deserialize_properties(mark_secrets(json_format.MessageToDict(struct))))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from policy.fields import field, mapping, mappings, quoted, sequence, strings
+from policy.fields import field, mapping, mappings, quoted, sequence, show, strings
 from policy.model import cis, nsa
 from policy.pod_security import pss_policy
 from policy.pods import PodTemplate, containers, pod_security_context, uses_user_namespace
@@ -67,7 +67,7 @@ def host_ports(pod: PodTemplate) -> list[str]:
         used = [port for port in used if port not in (None, 0)]
         if used:
             bad.append(container.name)
-            ports.extend(str(port) for port in used)
+            ports.extend(show(port) for port in used)
     if not bad:
         return []
     return [f"hostPort: {_containers_phrase(bad)} {'uses' if len(bad) == 1 else 'use'} "

@@ -1,0 +1,104 @@
+"""The Pulumi CrossGuard adapter: every policy of the registry as a pulumi_policy policy.
+
+Nothing here starts the analyzer server on import; :func:`serve` (called by ``__main__.py``) does.
+Values unknown during preview raise ``UnknownValueError`` out of the checks on purpose: the SDK then
+reports "can't run policy ... during preview" for that policy, and the engine runs the policy again
+with the real values before the resource is created, where a mandatory violation stops the update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_policy
+import pulumi_policy.policy as sdk_policy
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyComplianceFramework,
+    PolicyConfigSchema,
+    PolicyPack,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from policy.config import effective_properties, schema_properties
+from policy.evaluation import resource_violations, stack_violations, today
+from policy.model import Policy, Resource, ResourcePolicy
+from policy.registry import ALL_POLICIES
+from policy.wire import mark_secrets
+
+PACK_NAME = "phoenix-platform"
+PACK_DESCRIPTION = ("Phoenix Platform guardrails: Pod Security Standards (baseline + restricted, as PSA v1.37), "
+                    "workload hygiene, images, RBAC, network isolation, storage encryption, availability, secrets.")
+
+
+def _common(policy: Policy) -> dict[str, Any]:
+    primary = policy.frameworks[0]
+    return {
+        "name": policy.name,
+        "description": policy.description,
+        "enforcement_level": policy.enforcement_level,
+        "config_schema": PolicyConfigSchema(properties={k: dict(v) for k, v in schema_properties(policy).items()}),
+        "severity": policy.severity,
+        "framework": PolicyComplianceFramework(name=primary.name, version=primary.version, reference=primary.control),
+        # The SDK carries one framework per policy; every reference (the primary one included) goes in tags.
+        "tags": [f"{f.name} {f.version}: {f.control}" for f in policy.frameworks],
+        "remediation_steps": policy.remediation,
+    }
+
+
+def crossguard_policy(policy: Policy) -> pulumi_policy.Policy:
+    if isinstance(policy, ResourcePolicy):
+        resource_policy = policy
+
+        def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+            resource = Resource(args.resource_type, args.props, args.name, args.urn)
+            properties = effective_properties(resource_policy, args.get_config())
+            for message in resource_violations(resource_policy, resource, properties, today()):
+                report_violation(message, None)
+
+        return ResourceValidationPolicy(validate=validate, **_common(policy))
+
+    stack_policy = policy
+
+    def validate_stack(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [Resource(r.resource_type, r.props, r.name, r.urn) for r in args.resources]
+        properties = effective_properties(stack_policy, args.get_config())
+        for resource, message in stack_violations(stack_policy, resources, properties, today()):
+            report_violation(message, resource.urn if resource is not None else None)
+
+    return StackValidationPolicy(validate=validate_stack, **_common(policy))
+
+
+def crossguard_policies() -> list[pulumi_policy.Policy]:
+    return [crossguard_policy(policy) for policy in ALL_POLICIES]
+
+
+def preserve_secretness() -> None:
+    """Make the SDK deliver Pulumi-secret strings as PulumiSecret (see policy.wire).
+
+    pulumi_policy 1.21 unwraps the engine's secret markers while deserializing analyzer requests,
+    which would leave the secrets policy unable to tell a Pulumi secret from a literal. Wrapping the
+    module's deserializer keeps everything else identical; the pin in requirements.txt keeps the
+    hook point stable.
+    """
+    original = sdk_policy.deserialize_properties
+
+    def deserialize_keeping_secretness(props: dict[str, Any], proxy_secrets: bool = False) -> dict[str, Any]:
+        return original(mark_secrets(props), proxy_secrets)
+
+    sdk_policy.deserialize_properties = deserialize_keeping_secretness
+
+
+def serve() -> None:
+    """Start the analyzer server for the engine (blocks)."""
+    preserve_secretness()
+    PolicyPack(
+        name=PACK_NAME,
+        description=PACK_DESCRIPTION,
+        policies=crossguard_policies(),
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )
