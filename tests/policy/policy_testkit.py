@@ -52,3 +52,28 @@ def deployment(pod_spec: Mapping[str, Any], name: str = "web", namespace: str = 
                  "template": {"metadata": dict(template_metadata or {"labels": {"app": name}}),
                               "spec": dict(pod_spec)}},
     }
+
+
+SECRET_WRAPPER_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_WRAPPER_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def _rewrap_secrets(value: Any, secret_paths: set[str], path: str = "") -> Any:
+    """Put the engine's secret markers back where the program made values secret (the harness
+    records their dotted paths and strips the markers), so props look as the engine sends them."""
+    if path in secret_paths:
+        return {SECRET_WRAPPER_KEY: SECRET_WRAPPER_SIG, "value": value}
+    if isinstance(value, dict):
+        return {k: _rewrap_secrets(v, secret_paths, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rewrap_secrets(v, secret_paths, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def program_resources(registered: Sequence[Any]) -> list[Resource]:
+    """Custom resources a harness run registered, as the policy runtime presents them."""
+    return [
+        Resource(r.type_, runtime_props(_rewrap_secrets(r.props, set(r.secret_paths))), r.name, f"urn:{r.type_}::{r.name}")
+        for r in registered
+        if r.custom
+    ]
