@@ -50,4 +50,5 @@ class ServiceImage(pulumi.ComponentResource):
             build_on_preview=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return image.ref
+        ref: pulumi.Output[str] = image.ref
+        return ref

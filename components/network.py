@@ -21,7 +21,11 @@ def ingress_rules(spec: PlatformSpec, service: ServiceSpec) -> list[k8s.networki
     callers = [caller.name for caller in spec.services if service.name in caller.calls]
     rules = [
         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-            from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=service_selector(caller)))],
+            from_=[
+                k8s.networking.v1.NetworkPolicyPeerArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=service_selector(caller))
+                )
+            ],
             ports=[_port(service.port)],
         )
         for caller in callers
@@ -46,7 +50,11 @@ def egress_rules(spec: PlatformSpec, service: ServiceSpec) -> list[k8s.networkin
     ports = {other.name: other.port for other in spec.services}
     rules = [
         k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=service_selector(callee)))],
+            to=[
+                k8s.networking.v1.NetworkPolicyPeerArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=service_selector(callee))
+                )
+            ],
             ports=[_port(ports[callee])],
         )
         for callee in service.calls

@@ -39,7 +39,7 @@ class ServiceSecrets(pulumi.ComponentResource):
             type="Opaque",
             # Each value is a secret Output, so it is encrypted in state and masked in
             # previews and logs; the key is the file name under SECRETS_MOUNT_PATH.
-            string_data={key: pulumi.Output.secret(values[key]) for key in service.secrets},
+            string_data={key: pulumi.Output.secret(values[key]) for key in service.secrets},  # type: ignore[arg-type]
             immutable=False,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["data", "stringData"]),
         )

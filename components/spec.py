@@ -34,8 +34,12 @@ def spec_error(path: tuple[str | int, ...], value: Any, allowed: str) -> Pydanti
 
 
 def _positive_quantity(text: str) -> str:
-    if parse_quantity(text) <= 0:
-        raise ValueError(f"{text!r} must be greater than zero ({QUANTITY_HELP})")
+    try:
+        value = parse_quantity(text)
+    except ValueError:
+        raise ValueError(QUANTITY_HELP) from None
+    if value <= 0:
+        raise ValueError(f"{QUANTITY_HELP}, greater than zero")
     return text
 
 
@@ -134,9 +138,7 @@ _NAME = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9./]*[a-z0-9])?$")]
 class ApiAccess(StrictModel):
     """One namespaced RBAC rule: exact API groups, resources and verbs, never wildcards."""
 
-    api_groups: list[Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$")]] = Field(
-        default_factory=lambda: [""]
-    )
+    api_groups: list[Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$")]] = Field(default_factory=lambda: [""])
     resources: list[_NAME] = Field(min_length=1)
     verbs: list[_ALLOWED_VERBS] = Field(min_length=1)
     resource_names: list[_NAME] = Field(default_factory=list)
@@ -291,11 +293,13 @@ def _with_profile_defaults(service: Any, profile: EnvironmentProfile) -> Any:
 
 
 def _derived_requests(limits: dict[str, Any], ratio: Decimal) -> dict[str, Any]:
-    """Requests as a share of limits; malformed limits are left for field validation to report."""
+    """Requests as a share of limits."""
     try:
         return {
             "cpu": format_cpu(parse_quantity(limits["cpu"]) * ratio),
             "memory": format_memory(parse_quantity(limits["memory"]) * ratio),
         }
     except (KeyError, TypeError, ValueError):
-        return dict(limits)
+        # Field validation reports the malformed limit; this placeholder only keeps
+        # the request the user never wrote from repeating that error.
+        return {"cpu": "1m", "memory": "1Mi"}

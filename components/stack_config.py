@@ -89,11 +89,7 @@ def _referenced_secret_keys(services: Any) -> set[str]:
     if not isinstance(services, list):
         return set()
     return {
-        key
-        for service in services
-        if isinstance(service, dict)
-        for key in service.get("secrets") or []
-        if isinstance(key, str)
+        key for service in services if isinstance(service, dict) for key in service.get("secrets") or [] if isinstance(key, str)
     }
 
 

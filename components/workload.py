@@ -93,7 +93,9 @@ def volumes_and_mounts(
         mounts.append(k8s.core.v1.VolumeMountArgs(name="data", mount_path=service.storage.mount_path))
     if service.scratch is not None:
         volumes.append(
-            k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=service.scratch.size_limit))
+            k8s.core.v1.VolumeArgs(
+                name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=service.scratch.size_limit)
+            )
         )
         mounts.append(k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=service.scratch.mount_path))
     return volumes, mounts

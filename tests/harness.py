@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from google.protobuf import json_format
+from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import get_root_resource
@@ -95,7 +95,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         self.recorder.pending_secret_paths = _secret_paths(json_format.MessageToDict(request.object))
         self.recorder.pending_parent = request.parent
-        return super().RegisterResource(request)
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
 
 class _RecordingMocks(pulumi.runtime.Mocks):
@@ -110,7 +110,7 @@ class _RecordingMocks(pulumi.runtime.Mocks):
                 type_=args.typ,
                 name=args.name,
                 props=_without_secret_markers(dict(args.inputs)),
-                custom=args.custom,
+                custom=bool(args.custom),
                 parent=self.pending_parent,
                 secret_paths=self.pending_secret_paths,
             )
@@ -146,13 +146,17 @@ def run_program(
     error: BaseException | None = None
     outputs: dict[str, Any] = {}
     try:
-        loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        loop.run_until_complete(run_pulumi_func(lambda: _run_main(program)))
         outputs = loop.run_until_complete(_stack_outputs())
     except Exception as raised:  # noqa: BLE001 - the test inspects it
         error = raised
     finally:
         loop.close()
     return ProgramRun(resources=recorder.resources, error=error, outputs=outputs)
+
+
+def _run_main(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
 
 
 async def _stack_outputs() -> dict[str, Any]:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from harness import TEST_SECRET_VALUES, run_program, stack_config
 
 Config = dict[str, Any]

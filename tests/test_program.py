@@ -7,7 +7,6 @@ from functools import cache
 from typing import Any
 
 import pytest
-
 from harness import ProgramRun, run_program, stack_config
 
 STACKS = ["dev", "prod"]
@@ -40,7 +39,8 @@ def namespace_of(stack: str) -> str:
 
 
 def pod_spec(stack: str, service: str) -> dict[str, Any]:
-    return run(stack).one("kubernetes:apps/v1:Deployment", service).props["spec"]["template"]["spec"]
+    spec: dict[str, Any] = run(stack).one("kubernetes:apps/v1:Deployment", service).props["spec"]["template"]["spec"]
+    return spec
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -64,7 +64,15 @@ def test_namespace_enforces_restricted_pod_security_with_pinned_versions(stack: 
 @pytest.mark.parametrize("stack", STACKS)
 def test_quota_bounds_compute_storage_and_forbids_external_services(stack: str) -> None:
     hard = run(stack).one("kubernetes:core/v1:ResourceQuota", "phoenix-quota").props["spec"]["hard"]
-    for key in ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "pods", "persistentvolumeclaims", "requests.storage"):
+    for key in (
+        "requests.cpu",
+        "requests.memory",
+        "limits.cpu",
+        "limits.memory",
+        "pods",
+        "persistentvolumeclaims",
+        "requests.storage",
+    ):
         assert key in hard
     assert hard["services.loadbalancers"] == "0"
     assert hard["services.nodeports"] == "0"
@@ -152,7 +160,9 @@ def test_service_accounts_do_not_automount_and_rbac_is_namespaced_and_exact(stac
         assert [rule["verbs"] for rule in role.props["rules"]] == [r["verbs"] for r in service["kubernetesApi"]]
         binding = result.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", service["name"])
         assert binding.props["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": service["name"]}
-        assert binding.props["subjects"] == [{"kind": "ServiceAccount", "name": service["name"], "namespace": namespace_of(stack)}]
+        assert binding.props["subjects"] == [
+            {"kind": "ServiceAccount", "name": service["name"], "namespace": namespace_of(stack)}
+        ]
 
 
 @pytest.mark.parametrize("stack", STACKS)
