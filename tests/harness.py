@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from google.protobuf import json_format  # type: ignore[import-untyped]
+from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import get_root_resource
