@@ -54,8 +54,12 @@ AVAILABILITY_POLICIES = [
         remediation="Set spec.minReplicas to at least the policy's minReplicas (2 in prod).",
         frameworks=(nsa("Resource policies"),),
         config_properties={
-            "minReplicas": {"type": "integer", "minimum": 1, "default": 2,
-                            "description": "The lowest spec.minReplicas an HPA may set."},
+            "minReplicas": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 2,
+                "description": "The lowest spec.minReplicas an HPA may set.",
+            },
         },
         applies_to=HPA,
         check=hpa_min_replicas,

@@ -112,8 +112,12 @@ def load_pack_config(path: Path, policies: Sequence[Policy]) -> PackConfig:
 
 
 _JSON_TYPES: Mapping[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-    "array": (list, tuple), "object": (dict, Mapping),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list, tuple),
+    "object": (dict, Mapping),
 }
 
 

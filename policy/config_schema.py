@@ -18,13 +18,17 @@ LEVELS = {"type": "string", "enum": ["advisory", "mandatory", "remediate", "disa
 
 def pack_config_schema() -> dict[str, Any]:
     properties: dict[str, Any] = {
-        ALL_POLICIES_KEY: {"description": "Enforcement level of every policy not configured on its own.",
-                           "oneOf": [LEVELS, {"type": "object", "properties": {ENFORCEMENT_KEY: LEVELS},
-                                              "additionalProperties": False}]},
+        ALL_POLICIES_KEY: {
+            "description": "Enforcement level of every policy not configured on its own.",
+            "oneOf": [LEVELS, {"type": "object", "properties": {ENFORCEMENT_KEY: LEVELS}, "additionalProperties": False}],
+        },
     }
     for policy in ALL_POLICIES:
-        block = {"type": "object", "additionalProperties": False,
-                 "properties": {ENFORCEMENT_KEY: LEVELS, **schema_properties(policy)}}
+        block = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {ENFORCEMENT_KEY: LEVELS, **schema_properties(policy)},
+        }
         properties[policy.name] = {"description": policy.description, "oneOf": [LEVELS, block]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

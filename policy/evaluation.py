@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pulumi_policy import EnforcementLevel
@@ -21,11 +21,10 @@ from policy.model import Policy, Resource, ResourcePolicy, StackFinding, StackPo
 
 
 def today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
-def resource_violations(policy: ResourcePolicy, resource: Resource, properties: Mapping[str, Any],
-                        on: date) -> list[str]:
+def resource_violations(policy: ResourcePolicy, resource: Resource, properties: Mapping[str, Any], on: date) -> list[str]:
     """The policy's messages for one resource after exemptions. Raises UnknownValueError when a
     value the policy needs is unknown (preview)."""
     if not policy.applies(resource):
@@ -34,8 +33,9 @@ def resource_violations(policy: ResourcePolicy, resource: Resource, properties: 
     return apply_exemptions(resource, messages, parse_exemptions(properties.get("exemptions")), on)
 
 
-def stack_violations(policy: StackPolicy, resources: Sequence[Resource], properties: Mapping[str, Any],
-                     on: date) -> list[StackFinding]:
+def stack_violations(
+    policy: StackPolicy, resources: Sequence[Resource], properties: Mapping[str, Any], on: date
+) -> list[StackFinding]:
     exemptions = parse_exemptions(properties.get("exemptions"))
     findings: list[StackFinding] = []
     for resource, message in policy.check_stack(resources, properties):
@@ -73,8 +73,7 @@ class Evaluation:
         return {finding.policy.name for finding in self.findings}
 
 
-def evaluate(resources: Sequence[Resource], policies: Sequence[Policy], config: PackConfig,
-             on: date | None = None) -> Evaluation:
+def evaluate(resources: Sequence[Resource], policies: Sequence[Policy], config: PackConfig, on: date | None = None) -> Evaluation:
     """Run every enabled policy over the resources the way the Pulumi engine would."""
     on = on or today()
     result = Evaluation()

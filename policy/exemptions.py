@@ -21,8 +21,8 @@ EXEMPTIONS_SCHEMA: Mapping[str, Any] = {
     "type": "array",
     "default": [],
     "description": "Resources exempt from this policy. resource is <namespace>/<name>, <Kind>/<namespace>/<name>, "
-                   "<name> or <Kind>/<name> for cluster-scoped resources, or the Pulumi resource name; expires is "
-                   "an ISO date (YYYY-MM-DD) after which the exemption no longer applies.",
+    "<name> or <Kind>/<name> for cluster-scoped resources, or the Pulumi resource name; expires is "
+    "an ISO date (YYYY-MM-DD) after which the exemption no longer applies.",
     "items": {
         "type": "object",
         "required": ["resource", "reason", "expires"],
@@ -36,9 +36,22 @@ EXEMPTIONS_SCHEMA: Mapping[str, Any] = {
 }
 
 CLUSTER_SCOPED_KINDS = frozenset(
-    {"Namespace", "ClusterRole", "ClusterRoleBinding", "StorageClass", "PersistentVolume", "Node",
-     "CustomResourceDefinition", "PriorityClass", "ValidatingWebhookConfiguration",
-     "MutatingWebhookConfiguration", "IngressClass", "RuntimeClass", "CSIDriver", "VolumeSnapshotClass"}
+    {
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "StorageClass",
+        "PersistentVolume",
+        "Node",
+        "CustomResourceDefinition",
+        "PriorityClass",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "IngressClass",
+        "RuntimeClass",
+        "CSIDriver",
+        "VolumeSnapshotClass",
+    }
 )
 
 
@@ -56,8 +69,7 @@ def parse_exemptions(value: Any) -> list[Exemption]:
     """Exemptions from a policy's config value (already schema-checked by the engine or scanner)."""
     parsed = []
     for item in mappings(value):
-        parsed.append(Exemption(str(item.get("resource")), str(item.get("reason")),
-                                date.fromisoformat(str(item.get("expires")))))
+        parsed.append(Exemption(str(item.get("resource")), str(item.get("reason")), date.fromisoformat(str(item.get("expires")))))
     return parsed
 
 
@@ -77,8 +89,9 @@ def identities(resource: Resource) -> set[str]:
     return names
 
 
-def apply_exemptions(resource: Resource | None, messages: Sequence[str], exemptions: Sequence[Exemption],
-                     today: date) -> list[str]:
+def apply_exemptions(
+    resource: Resource | None, messages: Sequence[str], exemptions: Sequence[Exemption], today: date
+) -> list[str]:
     """The messages that still stand once the resource's exemptions are applied."""
     if not messages or resource is None or not exemptions:
         return list(messages)
@@ -89,6 +102,8 @@ def apply_exemptions(resource: Resource | None, messages: Sequence[str], exempti
     expired = [e for e in matching if not e.active_on(today)]
     if not expired:
         return list(messages)
-    notes = "; ".join(f"exemption for {e.resource} expired on {e.expires.isoformat()} and no longer applies "
-                      f"(reason was: {e.reason})" for e in expired)
+    notes = "; ".join(
+        f"exemption for {e.resource} expired on {e.expires.isoformat()} and no longer applies (reason was: {e.reason})"
+        for e in expired
+    )
     return [f"{message} [{notes}]" for message in messages]

@@ -68,14 +68,20 @@ def _images(resource: Resource) -> list[tuple[str, Any]]:
 
 
 def image_pinned_by_digest(resource: Resource, _config: PolicyConfig) -> list[str]:
-    return [f'container "{name}" image {image!r} is not pinned by digest (@sha256:<64 hex>)'
-            for name, image in _images(resource) if not (isinstance(image, str) and DIGEST.search(image))]
+    return [
+        f'container "{name}" image {image!r} is not pinned by digest (@sha256:<64 hex>)'
+        for name, image in _images(resource)
+        if not (isinstance(image, str) and DIGEST.search(image))
+    ]
 
 
 def image_from_allowed_registry(resource: Resource, config: PolicyConfig) -> list[str]:
     allowed = strings(config.get("allowedRegistries"))
-    return [f'container "{name}" image {image!r} is not from an allowed registry ({", ".join(allowed) or "none allowed"})'
-            for name, image in _images(resource) if not (isinstance(image, str) and allowed_registry(image, allowed))]
+    return [
+        f'container "{name}" image {image!r} is not from an allowed registry ({", ".join(allowed) or "none allowed"})'
+        for name, image in _images(resource)
+        if not (isinstance(image, str) and allowed_registry(image, allowed))
+    ]
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,9 @@ def image_build(resource: Resource) -> ImageBuild | None:
         return ImageBuild(props.get("push") is True, strings(props.get("tags")), mapping(props.get("buildArgs")))
     if resource.type_token == "docker:index/image:Image":
         name = props.get("imageName")
-        return ImageBuild(props.get("skipPush") is not True, [name] if isinstance(name, str) else [],
-                          mapping(field(props, "build", "args")))
+        return ImageBuild(
+            props.get("skipPush") is not True, [name] if isinstance(name, str) else [], mapping(field(props, "build", "args"))
+        )
     return None
 
 
@@ -112,8 +119,9 @@ def image_build_pushes_immutable_tag(resource: Resource, config: PolicyConfig) -
     pattern = str(config.get("immutableTagPattern"))
     if any(immutable_tag(tag, pattern) for tag in build.tags):
         return []
-    return [f"pushes only mutable tags ({', '.join(build.tags) or 'no tag, i.e. latest'}); add an immutable tag "
-            f"matching {pattern}"]
+    return [
+        f"pushes only mutable tags ({', '.join(build.tags) or 'no tag, i.e. latest'}); add an immutable tag matching {pattern}"
+    ]
 
 
 def image_build_args_hold_no_secrets(resource: Resource, _config: PolicyConfig) -> list[str]:
@@ -123,7 +131,11 @@ def image_build_args_hold_no_secrets(resource: Resource, _config: PolicyConfig) 
     messages = []
     for key, value in build.build_args.items():
         reason = "it is a Pulumi secret" if isinstance(value, PulumiSecret) else secret_like_entry(key, value)
-        if reason is None and isinstance(key, str) and re.search(r"(?i)pass|secret|token|credential|api[_-]?key|private[_-]?key", key):
+        if (
+            reason is None
+            and isinstance(key, str)
+            and re.search(r"(?i)pass|secret|token|credential|api[_-]?key|private[_-]?key", key)
+        ):
             reason = "its name says it holds a secret"
         if reason:
             messages.append(f"build arg {key} carries a secret ({reason}); build args are stored in the image history")
@@ -138,7 +150,7 @@ IMAGE_POLICIES = [
         description="Container images must be pinned by digest.",
         severity=Severity.HIGH,
         remediation="Set image to <registry>/<repository>@sha256:<digest> (e.g. the digest output of the image "
-                    "build) in every container, init container and ephemeral container.",
+        "build) in every container, init container and ephemeral container.",
         frameworks=(nsa("Building secure container images"),),
         applies_to=POD_BEARING,
         check=image_pinned_by_digest,
@@ -148,11 +160,12 @@ IMAGE_POLICIES = [
         description="Container images must come from an allowed registry.",
         severity=Severity.HIGH,
         remediation="Pull the image from one of the allowedRegistries of this policy's config (mirror it there), "
-                    "or add the registry to allowedRegistries.",
+        "or add the registry to allowedRegistries.",
         frameworks=(cis("5.5.1"), nsa("Building secure container images")),
         config_properties={
             "allowedRegistries": {
-                "type": "array", "items": {"type": "string", "minLength": 1},
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
                 "default": ["ghcr.io/phoenix-orch/"],
                 "description": "Registry/repository prefixes images may come from, e.g. ghcr.io/phoenix-orch/.",
             }
@@ -165,11 +178,13 @@ IMAGE_POLICIES = [
         description="Image builds that push must push at least one immutable tag, never only mutable ones.",
         severity=Severity.MEDIUM,
         remediation="Add a tag that never moves (a version like v1.4.2 or the git commit SHA) to tags "
-                    "(docker-build) or imageName (docker), and deploy by the pushed digest.",
+        "(docker-build) or imageName (docker), and deploy by the pushed digest.",
         frameworks=(nsa("Building secure container images"),),
         config_properties={
             "immutableTagPattern": {
-                "type": "string", "minLength": 1, "default": DEFAULT_IMMUTABLE_TAG,
+                "type": "string",
+                "minLength": 1,
+                "default": DEFAULT_IMMUTABLE_TAG,
                 "description": "Regular expression a tag must match to count as immutable.",
             }
         },
@@ -181,7 +196,7 @@ IMAGE_POLICIES = [
         description="Build secrets must not be passed as build args (they persist in the image history).",
         severity=Severity.HIGH,
         remediation="Pass secrets with the build's secrets input (docker-build secrets / RUN --mount=type=secret) "
-                    "instead of buildArgs.",
+        "instead of buildArgs.",
         frameworks=(nsa("Building secure container images"), nsa("Secrets")),
         applies_to=IMAGE_BUILD_TYPES,
         check=image_build_args_hold_no_secrets,

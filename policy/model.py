@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 from pulumi_policy.proxy import UnknownValueError
@@ -98,7 +98,7 @@ class Resource:
 
 
 ResourceCheck = Callable[[Resource, PolicyConfig], list[str]]
-StackFinding = tuple[Union[Resource, None], str]
+StackFinding = tuple[Resource | None, str]
 StackCheck = Callable[[Sequence[Resource], PolicyConfig], list[StackFinding]]
 
 
@@ -137,7 +137,7 @@ class StackPolicy(PolicyInfo):
     check_stack: StackCheck
 
 
-Policy = Union[ResourcePolicy, StackPolicy]
+Policy = ResourcePolicy | StackPolicy
 
 
 def kube(*kinds: str) -> frozenset[tuple[str, str]]:

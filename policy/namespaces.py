@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from policy.model import PolicyConfig, Resource, ResourcePolicy, cis, kube, nsa
 from policy.fields import mapping
+from policy.model import PolicyConfig, Resource, ResourcePolicy, cis, kube, nsa
 
 ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 
@@ -23,12 +23,15 @@ NAMESPACE_POLICIES = [
         name="namespace-pod-security-enforce",
         description="Namespaces must enforce the restricted Pod Security Standard.",
         severity=Severity.HIGH,
-        remediation=f"Set metadata.labels[{ENFORCE_LABEL}] to restricted (and pin "
-                    f"{ENFORCE_LABEL}-version).",
+        remediation=f"Set metadata.labels[{ENFORCE_LABEL}] to restricted (and pin {ENFORCE_LABEL}-version).",
         frameworks=(cis("5.2.1"), nsa("Pod security enforcement")),
         config_properties={
-            "requiredLevel": {"type": "string", "enum": ["restricted"], "default": "restricted",
-                              "description": "The Pod Security level namespaces must enforce."},
+            "requiredLevel": {
+                "type": "string",
+                "enum": ["restricted"],
+                "default": "restricted",
+                "description": "The Pod Security level namespaces must enforce.",
+            },
         },
         applies_to=kube("Namespace"),
         check=enforces_restricted,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pulumi_policy import Severity
 
 from policy.fields import mapping, mappings, sequence, strings
-from policy.model import (PolicyConfig, Resource, ResourcePolicy, StackFinding, StackPolicy, cis, kube, nsa)
+from policy.model import Policy, PolicyConfig, Resource, ResourcePolicy, StackFinding, StackPolicy, cis, kube, nsa
 from policy.pods import POD_BEARING_KINDS, workload_namespace
 
 
@@ -53,16 +53,20 @@ def default_deny_network_policy(resources: Sequence[Resource], _config: PolicyCo
             denied |= denied_directions(network_policy)
         missing = sorted({"Ingress", "Egress"} - denied)
         if missing:
-            findings.append((anchor, f"namespace {namespace} runs workloads but has no default-deny "
-                                     f"{' and '.join(missing)} NetworkPolicy"))
+            findings.append(
+                (anchor, f"namespace {namespace} runs workloads but has no default-deny {' and '.join(missing)} NetworkPolicy")
+            )
     return findings
 
 
 def _requires(kind: str) -> Callable[[Sequence[Resource], PolicyConfig], list[StackFinding]]:
     def check(resources: Sequence[Resource], _config: PolicyConfig) -> list[StackFinding]:
-        return [(anchor, f"namespace {namespace} runs workloads but has no {kind}")
-                for namespace, anchor in namespaces_with_workloads(resources).items()
-                if not _in_namespace(resources, kind, namespace)]
+        return [
+            (anchor, f"namespace {namespace} runs workloads but has no {kind}")
+            for namespace, anchor in namespaces_with_workloads(resources).items()
+            if not _in_namespace(resources, kind, namespace)
+        ]
+
     return check
 
 
@@ -93,13 +97,13 @@ def ingress_uses_tls(resource: Resource, _config: PolicyConfig) -> list[str]:
     return [f"serves {', '.join(uncovered)} without a spec.tls entry for it"] if uncovered else []
 
 
-NETWORK_POLICIES = [
+NETWORK_POLICIES: list[Policy] = [
     StackPolicy(
         name="network-default-deny",
         description="Every namespace that runs workloads must have a default-deny ingress and egress NetworkPolicy.",
         severity=Severity.HIGH,
         remediation="Add a NetworkPolicy in the namespace with podSelector: {}, policyTypes: [Ingress, Egress] and "
-                    "no rules, then allow the needed traffic with specific policies.",
+        "no rules, then allow the needed traffic with specific policies.",
         frameworks=(cis("5.3.2"), nsa("Network policies")),
         check_stack=default_deny_network_policy,
     ),
@@ -127,7 +131,9 @@ NETWORK_POLICIES = [
         frameworks=(nsa("Network separation and hardening"),),
         config_properties={
             "allowedServiceTypes": {
-                "type": "array", "items": {"type": "string", "enum": list(RESTRICTED_SERVICE_TYPES)}, "default": [],
+                "type": "array",
+                "items": {"type": "string", "enum": list(RESTRICTED_SERVICE_TYPES)},
+                "default": [],
                 "description": "Exposing Service types (LoadBalancer, NodePort) the program may use.",
             }
         },
@@ -141,8 +147,12 @@ NETWORK_POLICIES = [
         remediation="Remove spec.externalIPs (expose through an Ingress), or add the addresses to allowedExternalIPs.",
         frameworks=(nsa("Network separation and hardening"),),
         config_properties={
-            "allowedExternalIPs": {"type": "array", "items": {"type": "string"}, "default": [],
-                                   "description": "External IPs Services may claim."},
+            "allowedExternalIPs": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "External IPs Services may claim.",
+            },
         },
         applies_to=kube("Service"),
         check=no_external_ips,

@@ -31,8 +31,10 @@ from policy.registry import ALL_POLICIES
 from policy.wire import mark_secrets
 
 PACK_NAME = "phoenix-platform"
-PACK_DESCRIPTION = ("Phoenix Platform guardrails: Pod Security Standards (baseline + restricted, as PSA v1.37), "
-                    "workload hygiene, images, RBAC, network isolation, storage encryption, availability, secrets.")
+PACK_DESCRIPTION = (
+    "Phoenix Platform guardrails: Pod Security Standards (baseline + restricted, as PSA v1.37), "
+    "workload hygiene, images, RBAC, network isolation, storage encryption, availability, secrets."
+)
 
 
 def _common(policy: Policy) -> dict[str, Any]:
@@ -88,7 +90,8 @@ def preserve_secretness() -> None:
     original = sdk_policy.deserialize_properties
 
     def deserialize_keeping_secretness(props: dict[str, Any], proxy_secrets: bool = False) -> dict[str, Any]:
-        return original(mark_secrets(props), proxy_secrets)
+        deserialized: dict[str, Any] = original(mark_secrets(props), proxy_secrets)
+        return deserialized
 
     sdk_policy.deserialize_properties = deserialize_keeping_secretness
 

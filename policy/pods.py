@@ -78,7 +78,7 @@ def pod_security_context(pod: PodTemplate) -> Mapping[str, Any]:
 
 
 def is_windows(pod: PodTemplate) -> bool:
-    return field(pod.spec, "os", "name") == "windows"
+    return bool(field(pod.spec, "os", "name") == "windows")
 
 
 def uses_user_namespace(pod: PodTemplate) -> bool:

@@ -25,7 +25,7 @@ def no_wildcards(resource: Resource, _config: PolicyConfig) -> list[str]:
     for index, rule in _rules(resource):
         wild = [name for name in ("verbs", "resources", "apiGroups") if "*" in strings(rule.get(name))]
         if wild:
-            messages.append(f"rules[{index}] uses \"*\" in {', '.join(wild)}")
+            messages.append(f'rules[{index}] uses "*" in {", ".join(wild)}')
     return messages
 
 
@@ -102,8 +102,7 @@ RBAC_POLICIES = [
         name="rbac-no-cluster-wide-secret-read",
         description="ClusterRoles must not grant reading Secrets across the cluster.",
         severity=Severity.HIGH,
-        remediation="Grant get/list/watch on secrets in a namespaced Role (ideally with resourceNames) instead "
-                    "of a ClusterRole.",
+        remediation="Grant get/list/watch on secrets in a namespaced Role (ideally with resourceNames) instead of a ClusterRole.",
         frameworks=(cis("5.1.2"), nsa("Authentication and authorization")),
         applies_to=kube("ClusterRole"),
         check=no_cluster_wide_secret_read,
@@ -130,14 +129,21 @@ RBAC_POLICIES = [
         name="rbac-cluster-scoped-forbidden",
         description="ClusterRoles and ClusterRoleBindings are forbidden unless allowed by config.",
         severity=Severity.HIGH,
-        remediation="Use a namespaced Role and RoleBinding, or add the name to allowedClusterRoles / "
-                    "allowedClusterRoleBindings.",
+        remediation="Use a namespaced Role and RoleBinding, or add the name to allowedClusterRoles / allowedClusterRoleBindings.",
         frameworks=(nsa("Authentication and authorization"),),
         config_properties={
-            "allowedClusterRoles": {"type": "array", "items": {"type": "string"}, "default": [],
-                                    "description": "ClusterRole names the program may create."},
-            "allowedClusterRoleBindings": {"type": "array", "items": {"type": "string"}, "default": [],
-                                           "description": "ClusterRoleBinding names the program may create."},
+            "allowedClusterRoles": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "ClusterRole names the program may create.",
+            },
+            "allowedClusterRoleBindings": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "ClusterRoleBinding names the program may create.",
+            },
         },
         applies_to=kube("ClusterRole", "ClusterRoleBinding"),
         check=cluster_scoped_rbac_allowed,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi_policy.proxy import UnknownValueError
 
 from policy.config import ConfigError, PackConfig, load_pack_config
 from policy.evaluation import Evaluation, Finding, evaluate
@@ -71,12 +72,11 @@ def read_documents(path: Path) -> list[Document]:
         while loader.check_node():
             node = loader.get_node()
             line = node.start_mark.line + 1 if node is not None else 1
-            data = loader.construct_document(node) if node is not None else None
+            data = loader.construct_document(node) if node is not None else None  # type: ignore[no-untyped-call]
             if data is not None:
                 for obj in _objects(data, f"{path}:{line}"):
                     token = type_token(str(obj["apiVersion"]), str(obj["kind"]))
-                    resource = Resource(token, runtime_props(json.loads(json.dumps(obj, default=str))),
-                                        f"{path}#{index}")
+                    resource = Resource(token, runtime_props(json.loads(json.dumps(obj, default=str))), f"{path}#{index}")
                     documents.append(Document(resource, str(path), index, line))
             index += 1
     except yaml.YAMLError as error:
@@ -84,7 +84,7 @@ def read_documents(path: Path) -> list[Document]:
         line = mark.line + 1 if mark is not None else 1
         raise InputError(f"{path}:{line}: invalid YAML: {getattr(error, 'problem', None) or error}") from None
     finally:
-        loader.dispose()
+        loader.dispose()  # type: ignore[no-untyped-call]
     return documents
 
 
@@ -108,7 +108,7 @@ def _frameworks(policy: Policy) -> list[dict[str, str]]:
 def _safe_namespace(resource: Resource) -> str | None:
     try:
         return resource.namespace
-    except Exception:  # an unknown namespace cannot come from YAML; be defensive all the same
+    except UnknownValueError:  # cannot come from YAML, but the resource type allows it
         return None
 
 
@@ -159,11 +159,14 @@ def render_text(evaluation: Evaluation, documents: Sequence[Document], files: in
     for title, findings in groups.items():
         lines.append(title)
         for f in findings:
-            lines.append(f"  {f.enforcement_level.value.upper():9} {f.policy.severity.value:8} {f.policy.name}: "
-                         f"{f.message} -- fix: {f.policy.remediation}")
+            lines.append(
+                f"  {f.enforcement_level.value.upper():9} {f.policy.severity.value:8} {f.policy.name}: "
+                f"{f.message} -- fix: {f.policy.remediation}"
+            )
     mandatory = len(evaluation.mandatory)
-    lines.append(f"{len(evaluation.findings)} finding(s), {mandatory} mandatory, in {len(documents)} resource(s) "
-                 f"from {files} file(s)")
+    lines.append(
+        f"{len(evaluation.findings)} finding(s), {mandatory} mandatory, in {len(documents)} resource(s) from {files} file(s)"
+    )
     return "\n".join(lines)
 
 

@@ -98,7 +98,7 @@ SECRETS_POLICIES = [
         description="ConfigMaps must not hold secret-looking values (passwords, tokens, keys, credentials).",
         severity=Severity.HIGH,
         remediation="Move the value into a Secret whose data comes from a Pulumi secret (pulumi config set --secret) "
-                    "and mount it as a file.",
+        "and mount it as a file.",
         frameworks=(cis("5.4.1"), nsa("Secrets")),
         applies_to=kube("ConfigMap"),
         check=no_secrets_in_config_maps,
@@ -117,7 +117,7 @@ SECRETS_POLICIES = [
         description="Secret data must be Pulumi secrets, never plaintext literals in the program or manifest.",
         severity=Severity.HIGH,
         remediation="Build data/stringData from pulumi.Config().require_secret(...) or pulumi.Output.secret(...); "
-                    "never commit Secret manifests with literal data.",
+        "never commit Secret manifests with literal data.",
         frameworks=(cis("5.4.1"), nsa("Secrets")),
         applies_to=kube("Secret"),
         check=secret_data_is_pulumi_secret,

@@ -8,7 +8,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from policy.fields import field, mapping, mappings, strings
-from policy.model import PolicyConfig, Resource, ResourcePolicy, StackFinding, StackPolicy, cis, kube, nsa
+from policy.model import Policy, PolicyConfig, Resource, ResourcePolicy, StackFinding, StackPolicy, cis, kube, nsa
 
 ANY_VALUE = "*"
 """In an encryption requirement, any non-empty value turns encryption on (e.g. a KMS key ID)."""
@@ -51,8 +51,7 @@ def storage_class_encryption_problem(storage_class: Resource, config: PolicyConf
     provisioner = storage_class.props.get("provisioner")
     requirements = _requirements(str(provisioner), config)
     if requirements is None:
-        return (f"provisioner {provisioner} is not known to the policy; add how it turns on encryption to "
-                "encryptionParameters")
+        return f"provisioner {provisioner} is not known to the policy; add how it turns on encryption to encryptionParameters"
     parameters = mapping(storage_class.props.get("parameters"))
     if any(_satisfies(parameters, requirement) for requirement in requirements):
         return None
@@ -88,8 +87,13 @@ def claims_use_encrypted_class(resources: Sequence[Resource], config: PolicyConf
             elif class_name in external:
                 continue
             elif class_name not in classes:
-                findings.append((resource, f"{claim} uses StorageClass {class_name}, which is neither defined here "
-                                           "nor listed in externalEncryptedStorageClasses"))
+                findings.append(
+                    (
+                        resource,
+                        f"{claim} uses StorageClass {class_name}, which is neither defined here "
+                        "nor listed in externalEncryptedStorageClasses",
+                    )
+                )
             elif (problem := storage_class_encryption_problem(classes[class_name], config)) is not None:
                 findings.append((resource, f"{claim} uses StorageClass {class_name}, which does not encrypt: {problem}"))
     return findings
@@ -102,19 +106,20 @@ def no_host_path_persistent_volume(resource: Resource, _config: PolicyConfig) ->
 
 
 ENCRYPTION_PARAMETERS_SCHEMA = {
-    "type": "object", "default": {},
-    "description": "Extra provisioners: {provisioner: {parameter: value}}; value \"*\" accepts any non-empty value.",
+    "type": "object",
+    "default": {},
+    "description": 'Extra provisioners: {provisioner: {parameter: value}}; value "*" accepts any non-empty value.',
     "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
 }
 
-STORAGE_POLICIES = [
+STORAGE_POLICIES: list[Policy] = [
     ResourcePolicy(
         name="storage-class-encryption",
         description="StorageClasses must turn on encryption at rest.",
         severity=Severity.HIGH,
-        remediation="Set the provisioner's encryption parameter (ebs.csi.aws.com: encrypted: \"true\" plus kmsKeyId; "
-                    "pd.csi.storage.gke.io: disk-encryption-kms-key; disk.csi.azure.com: diskEncryptionSetID), or "
-                    "declare another provisioner's parameter in encryptionParameters.",
+        remediation='Set the provisioner\'s encryption parameter (ebs.csi.aws.com: encrypted: "true" plus kmsKeyId; '
+        "pd.csi.storage.gke.io: disk-encryption-kms-key; disk.csi.azure.com: diskEncryptionSetID), or "
+        "declare another provisioner's parameter in encryptionParameters.",
         frameworks=(nsa("Secrets"),),
         config_properties={"encryptionParameters": ENCRYPTION_PARAMETERS_SCHEMA},
         applies_to=kube("StorageClass"),
@@ -125,13 +130,15 @@ STORAGE_POLICIES = [
         description="Every PersistentVolumeClaim must name a StorageClass that encrypts.",
         severity=Severity.HIGH,
         remediation="Set spec.storageClassName (and volumeClaimTemplates[*].spec.storageClassName) to an encrypting "
-                    "StorageClass of the stack, or list a cluster-provided encrypting class in "
-                    "externalEncryptedStorageClasses.",
+        "StorageClass of the stack, or list a cluster-provided encrypting class in "
+        "externalEncryptedStorageClasses.",
         frameworks=(nsa("Secrets"),),
         config_properties={
             "encryptionParameters": ENCRYPTION_PARAMETERS_SCHEMA,
             "externalEncryptedStorageClasses": {
-                "type": "array", "items": {"type": "string"}, "default": [],
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
                 "description": "StorageClasses created outside the stack that are known to encrypt.",
             },
         },

@@ -52,4 +52,5 @@ def runtime_props(serialized: Mapping[str, Any]) -> Mapping[str, Any]:
     unknown-checking proxy."""
     struct = struct_pb2.Struct()
     struct.update(dict(serialized))
-    return unknown_checking_proxy(deserialize_properties(mark_secrets(json_format.MessageToDict(struct))))
+    props: Mapping[str, Any] = unknown_checking_proxy(deserialize_properties(mark_secrets(json_format.MessageToDict(struct))))
+    return props

@@ -21,8 +21,12 @@ def requests_and_limits(resource: Resource, _config: PolicyConfig) -> list[str]:
     messages = []
     for container in containers(pod, RESOURCE_BEARING_LISTS):
         resources = mapping(container.spec.get("resources"))
-        missing = [f"{section}.{name}" for section in ("requests", "limits") for name in ("cpu", "memory")
-                   if field(resources, section, name) in (None, "")]
+        missing = [
+            f"{section}.{name}"
+            for section in ("requests", "limits")
+            for name in ("cpu", "memory")
+            if field(resources, section, name) in (None, "")
+        ]
         if missing:
             messages.append(f'container "{container.name}" does not set resources.{", resources.".join(missing)}')
     return messages
@@ -32,8 +36,11 @@ def read_only_root_filesystem(resource: Resource, _config: PolicyConfig) -> list
     pod = pod_template(resource)
     if pod is None:
         return []
-    return [f'container "{c.name}" does not set securityContext.readOnlyRootFilesystem=true'
-            for c in containers(pod) if c.security_context.get("readOnlyRootFilesystem") is not True]
+    return [
+        f'container "{c.name}" does not set securityContext.readOnlyRootFilesystem=true'
+        for c in containers(pod)
+        if c.security_context.get("readOnlyRootFilesystem") is not True
+    ]
 
 
 def workload_key(resource: Resource) -> str:
@@ -48,8 +55,10 @@ def service_account_token_not_mounted(resource: Resource, config: PolicyConfig) 
         return []
     if pod.spec.get("automountServiceAccountToken") is False:
         return []
-    return [f"{workload_key(resource)} does not set {pod.path}.automountServiceAccountToken=false and is not "
-            "listed in allowedWorkloads"]
+    return [
+        f"{workload_key(resource)} does not set {pod.path}.automountServiceAccountToken=false and is not "
+        "listed in allowedWorkloads"
+    ]
 
 
 def liveness_and_readiness_probes(resource: Resource, _config: PolicyConfig) -> list[str]:
@@ -78,7 +87,7 @@ WORKLOAD_POLICIES = [
         description="Every container must set CPU and memory requests and limits.",
         severity=Severity.MEDIUM,
         remediation="Set resources.requests.cpu, resources.requests.memory, resources.limits.cpu and "
-                    "resources.limits.memory on every container and init container.",
+        "resources.limits.memory on every container and init container.",
         frameworks=(nsa("Resource policies"),),
         applies_to=POD_BEARING,
         check=requests_and_limits,
@@ -88,7 +97,7 @@ WORKLOAD_POLICIES = [
         description="Containers must run with a read-only root filesystem.",
         severity=Severity.MEDIUM,
         remediation="Set securityContext.readOnlyRootFilesystem: true on every container and mount emptyDir "
-                    "volumes where the process must write.",
+        "volumes where the process must write.",
         frameworks=(nsa("Immutable container file systems"),),
         applies_to=POD_BEARING,
         check=read_only_root_filesystem,
@@ -98,11 +107,13 @@ WORKLOAD_POLICIES = [
         description="Pods must not mount a service account token unless the workload is explicitly allowed.",
         severity=Severity.MEDIUM,
         remediation="Set automountServiceAccountToken: false in the pod spec, or add <namespace>/<name> of a "
-                    "workload that needs the Kubernetes API to allowedWorkloads.",
+        "workload that needs the Kubernetes API to allowedWorkloads.",
         frameworks=(cis("5.1.6"), nsa("Protecting Pod service account tokens")),
         config_properties={
             "allowedWorkloads": {
-                "type": "array", "items": {"type": "string", "pattern": r"^[^/]+/[^/]+$"}, "default": [],
+                "type": "array",
+                "items": {"type": "string", "pattern": r"^[^/]+/[^/]+$"},
+                "default": [],
                 "description": "Workloads (<namespace>/<name>) allowed to mount their service account token.",
             }
         },
@@ -127,7 +138,9 @@ WORKLOAD_POLICIES = [
         frameworks=(cis("5.7.4"), nsa("Namespaces")),
         config_properties={
             "forbiddenNamespaces": {
-                "type": "array", "items": {"type": "string"}, "default": ["default", "kube-system", "kube-public"],
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["default", "kube-system", "kube-public"],
                 "description": "Namespaces workloads must not be deployed to.",
             }
         },

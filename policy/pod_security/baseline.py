@@ -32,8 +32,19 @@ def privileged(pod: PodTemplate) -> list[str]:
 
 BASELINE_CAPABILITIES = frozenset(
     {
-        "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-        "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
     }
 )
 
@@ -50,8 +61,10 @@ def capabilities_baseline(pod: PodTemplate) -> list[str]:
             forbidden.update(extra)
     if not bad:
         return []
-    return [f"non-default capabilities: {_containers_phrase(bad)} must not include "
-            f"{quoted(sorted(forbidden))} in securityContext.capabilities.add"]
+    return [
+        f"non-default capabilities: {_containers_phrase(bad)} must not include "
+        f"{quoted(sorted(forbidden))} in securityContext.capabilities.add"
+    ]
 
 
 def host_path_volumes(pod: PodTemplate) -> list[str]:
@@ -70,8 +83,7 @@ def host_ports(pod: PodTemplate) -> list[str]:
             ports.extend(show(port) for port in used)
     if not bad:
         return []
-    return [f"hostPort: {_containers_phrase(bad)} {'uses' if len(bad) == 1 else 'use'} "
-            f"hostPort {', '.join(ports)}"]
+    return [f"hostPort: {_containers_phrase(bad)} {'uses' if len(bad) == 1 else 'use'} hostPort {', '.join(ports)}"]
 
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -99,8 +111,10 @@ def host_probes_and_host_lifecycle(pod: PodTemplate) -> list[str]:
             hosts.update(found)
     if not bad:
         return []
-    return [f"probe or lifecycle host: {_containers_phrase(bad)} {'uses' if len(bad) == 1 else 'use'} "
-            f"probe or lifecycle host {quoted(sorted(hosts))}"]
+    return [
+        f"probe or lifecycle host: {_containers_phrase(bad)} {'uses' if len(bad) == 1 else 'use'} "
+        f"probe or lifecycle host {quoted(sorted(hosts))}"
+    ]
 
 
 APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
@@ -128,8 +142,10 @@ def app_armor_profile(pod: PodTemplate) -> list[str]:
         setters.append(_containers_phrase(bad))
     messages = []
     if setters:
-        messages.append(f"forbidden AppArmor profile: {' and '.join(setters)} must not set "
-                        f"securityContext.appArmorProfile.type to {quoted(sorted(values))}")
+        messages.append(
+            f"forbidden AppArmor profile: {' and '.join(setters)} must not set "
+            f"securityContext.appArmorProfile.type to {quoted(sorted(values))}"
+        )
     annotations = mapping(pod.metadata.get("annotations"))
     legacy = sorted(
         f'{key}="{value}"'
@@ -164,8 +180,11 @@ def se_linux_options(pod: PodTemplate) -> list[str]:
     pod_options = pod_security_context(pod).get("seLinuxOptions")
     if pod_options is not None and not valid(pod_options):
         setters.append("pod")
-    bad = [c.name for c in containers(pod)
-           if c.security_context.get("seLinuxOptions") is not None and not valid(c.security_context.get("seLinuxOptions"))]
+    bad = [
+        c.name
+        for c in containers(pod)
+        if c.security_context.get("seLinuxOptions") is not None and not valid(c.security_context.get("seLinuxOptions"))
+    ]
     if bad:
         setters.append(_containers_phrase(bad))
     if not setters:
@@ -249,97 +268,133 @@ BASELINE = "baseline"
 
 BASELINE_POLICIES = [
     pss_policy(
-        name="pss-baseline-host-namespaces", level=BASELINE, control="hostNamespaces",
+        name="pss-baseline-host-namespaces",
+        level=BASELINE,
+        control="hostNamespaces",
         description="Pods must not share the host's network, PID or IPC namespace.",
         severity=Severity.CRITICAL,
         remediation="Remove hostNetwork, hostPID and hostIPC from the pod spec, or set them to false.",
-        check=host_namespaces, references=(cis("5.2.3"), cis("5.2.4"), cis("5.2.5"), nsa("Pod security")),
+        check=host_namespaces,
+        references=(cis("5.2.3"), cis("5.2.4"), cis("5.2.5"), nsa("Pod security")),
     ),
     pss_policy(
-        name="pss-baseline-privileged", level=BASELINE, control="privileged",
+        name="pss-baseline-privileged",
+        level=BASELINE,
+        control="privileged",
         description="Containers must not run privileged.",
         severity=Severity.CRITICAL,
         remediation="Set securityContext.privileged to false (or remove it) in every container, init container "
-                    "and ephemeral container.",
-        check=privileged, references=(cis("5.2.2"), nsa("Pod security")),
+        "and ephemeral container.",
+        check=privileged,
+        references=(cis("5.2.2"), nsa("Pod security")),
     ),
     pss_policy(
-        name="pss-baseline-capabilities", level=BASELINE, control="capabilities_baseline",
+        name="pss-baseline-capabilities",
+        level=BASELINE,
+        control="capabilities_baseline",
         description="Containers may add only the capabilities of the baseline list.",
         severity=Severity.HIGH,
         remediation="Remove from securityContext.capabilities.add every capability other than AUDIT_WRITE, CHOWN, "
-                    "DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID "
-                    "and SYS_CHROOT (exact upper-case names without the CAP_ prefix).",
-        check=capabilities_baseline, references=(cis("5.2.9"), nsa("Pod security")),
+        "DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID "
+        "and SYS_CHROOT (exact upper-case names without the CAP_ prefix).",
+        check=capabilities_baseline,
+        references=(cis("5.2.9"), nsa("Pod security")),
     ),
     pss_policy(
-        name="pss-baseline-host-path-volumes", level=BASELINE, control="hostPathVolumes",
+        name="pss-baseline-host-path-volumes",
+        level=BASELINE,
+        control="hostPathVolumes",
         description="Pods must not mount hostPath volumes.",
         severity=Severity.HIGH,
         remediation="Replace spec.volumes[*].hostPath with an emptyDir, configMap, secret, projected or "
-                    "persistentVolumeClaim volume.",
-        check=host_path_volumes, references=(cis("5.2.12"), nsa("Pod security")),
+        "persistentVolumeClaim volume.",
+        check=host_path_volumes,
+        references=(cis("5.2.12"), nsa("Pod security")),
     ),
     pss_policy(
-        name="pss-baseline-host-ports", level=BASELINE, control="hostPorts",
+        name="pss-baseline-host-ports",
+        level=BASELINE,
+        control="hostPorts",
         description="Containers must not bind host ports.",
         severity=Severity.HIGH,
         remediation="Remove ports[*].hostPort (or set it to 0) in every container; expose the port through a Service.",
-        check=host_ports, references=(cis("5.2.13"), nsa("Pod security")),
+        check=host_ports,
+        references=(cis("5.2.13"), nsa("Pod security")),
     ),
     pss_policy(
-        name="pss-baseline-host-probes-and-lifecycle", level=BASELINE, control="hostProbesAndHostLifecycle",
+        name="pss-baseline-host-probes-and-lifecycle",
+        level=BASELINE,
+        control="hostProbesAndHostLifecycle",
         description="Probes and lifecycle hooks must not target another host.",
         severity=Severity.MEDIUM,
         remediation="Remove the host field from httpGet and tcpSocket in livenessProbe, readinessProbe, startupProbe "
-                    "and lifecycle.postStart/preStop so they target the pod itself.",
-        check=host_probes_and_host_lifecycle, references=(nsa("Pod security"),),
+        "and lifecycle.postStart/preStop so they target the pod itself.",
+        check=host_probes_and_host_lifecycle,
+        references=(nsa("Pod security"),),
     ),
     pss_policy(
-        name="pss-baseline-apparmor", level=BASELINE, control="appArmorProfile",
+        name="pss-baseline-apparmor",
+        level=BASELINE,
+        control="appArmorProfile",
         description="AppArmor must not be disabled or overridden with an unconfined profile.",
         severity=Severity.HIGH,
         remediation="Set securityContext.appArmorProfile.type to RuntimeDefault or Localhost (pod or container) and "
-                    "remove container.apparmor.security.beta.kubernetes.io/* annotations other than runtime/default "
-                    "or localhost/<profile>.",
-        check=app_armor_profile, references=(nsa("Pod security"),),
+        "remove container.apparmor.security.beta.kubernetes.io/* annotations other than runtime/default "
+        "or localhost/<profile>.",
+        check=app_armor_profile,
+        references=(nsa("Pod security"),),
     ),
     pss_policy(
-        name="pss-baseline-selinux", level=BASELINE, control="seLinuxOptions",
+        name="pss-baseline-selinux",
+        level=BASELINE,
+        control="seLinuxOptions",
         description="SELinux options must not set a custom user or role or a type outside the container types.",
         severity=Severity.HIGH,
         remediation="In securityContext.seLinuxOptions (pod and containers) remove user and role and set type only "
-                    "to container_t, container_init_t, container_kvm_t or container_engine_t.",
-        check=se_linux_options, references=(nsa("Pod security"),),
+        "to container_t, container_init_t, container_kvm_t or container_engine_t.",
+        check=se_linux_options,
+        references=(nsa("Pod security"),),
     ),
     pss_policy(
-        name="pss-baseline-proc-mount", level=BASELINE, control="procMount",
+        name="pss-baseline-proc-mount",
+        level=BASELINE,
+        control="procMount",
         description="Containers must keep the default /proc masks (unless the pod has its own user namespace).",
         severity=Severity.HIGH,
         remediation="Remove securityContext.procMount or set it to Default in every container.",
-        check=proc_mount, references=(nsa("Pod security"),),
+        check=proc_mount,
+        references=(nsa("Pod security"),),
     ),
     pss_policy(
-        name="pss-baseline-seccomp", level=BASELINE, control="seccompProfile_baseline",
+        name="pss-baseline-seccomp",
+        level=BASELINE,
+        control="seccompProfile_baseline",
         description="Seccomp must not be explicitly disabled.",
         severity=Severity.HIGH,
         remediation="Set securityContext.seccompProfile.type to RuntimeDefault or Localhost instead of Unconfined "
-                    "(pod and containers).",
-        check=seccomp_profile_baseline, references=(cis("5.7.2"), nsa("Pod security")),
+        "(pod and containers).",
+        check=seccomp_profile_baseline,
+        references=(cis("5.7.2"), nsa("Pod security")),
     ),
     pss_policy(
-        name="pss-baseline-sysctls", level=BASELINE, control="sysctls",
+        name="pss-baseline-sysctls",
+        level=BASELINE,
+        control="sysctls",
         description="Pods may set only the namespaced, isolated ('safe') sysctls.",
         severity=Severity.HIGH,
         remediation="Remove from spec.securityContext.sysctls every sysctl outside the PSA safe set "
-                    f"({', '.join(sorted(SAFE_SYSCTLS))}).",
-        check=sysctls, references=(nsa("Pod security"),),
+        f"({', '.join(sorted(SAFE_SYSCTLS))}).",
+        check=sysctls,
+        references=(nsa("Pod security"),),
     ),
     pss_policy(
-        name="pss-baseline-windows-host-process", level=BASELINE, control="windowsHostProcess",
+        name="pss-baseline-windows-host-process",
+        level=BASELINE,
+        control="windowsHostProcess",
         description="Windows pods must not run as HostProcess containers.",
         severity=Severity.CRITICAL,
         remediation="Remove securityContext.windowsOptions.hostProcess or set it to false (pod and containers).",
-        check=windows_host_process, references=(cis("5.2.11"), nsa("Pod security")),
+        check=windows_host_process,
+        references=(cis("5.2.11"), nsa("Pod security")),
     ),
 ]

@@ -16,8 +16,15 @@ from policy.pods import PodTemplate, containers, is_windows, pod_security_contex
 # A volume passes when one of these sources is set; a volume naming no source at all is
 # defaulted to emptyDir by the API server before admission sees it.
 ALLOWED_VOLUME_SOURCES = (
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
-    "persistentVolumeClaim", "projected", "secret",
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "image",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
 )
 
 
@@ -39,8 +46,9 @@ def allow_privilege_escalation(pod: PodTemplate) -> list[str]:
     bad = [c.name for c in containers(pod) if c.security_context.get("allowPrivilegeEscalation") is not False]
     if not bad:
         return []
-    return [f"allowPrivilegeEscalation != false: {_containers_phrase(bad)} must set "
-            "securityContext.allowPrivilegeEscalation=false"]
+    return [
+        f"allowPrivilegeEscalation != false: {_containers_phrase(bad)} must set securityContext.allowPrivilegeEscalation=false"
+    ]
 
 
 def run_as_non_root(pod: PodTemplate) -> list[str]:
@@ -63,11 +71,9 @@ def run_as_non_root(pod: PodTemplate) -> list[str]:
     if explicitly_bad:
         explicit_setters.append(_containers_phrase(explicitly_bad))
     if explicit_setters:
-        return [f"runAsNonRoot != true: {' and '.join(explicit_setters)} must not set "
-                "securityContext.runAsNonRoot=false"]
+        return [f"runAsNonRoot != true: {' and '.join(explicit_setters)} must not set securityContext.runAsNonRoot=false"]
     if implicitly_bad:
-        return [f"runAsNonRoot != true: pod or {_containers_phrase(implicitly_bad)} must set "
-                "securityContext.runAsNonRoot=true"]
+        return [f"runAsNonRoot != true: pod or {_containers_phrase(implicitly_bad)} must set securityContext.runAsNonRoot=true"]
     return []
 
 
@@ -116,11 +122,15 @@ def seccomp_profile_restricted(pod: PodTemplate) -> list[str]:
     if explicitly_bad:
         setters.append(_containers_phrase(explicitly_bad))
     if setters:
-        return [f"seccompProfile: {' and '.join(setters)} must not set securityContext.seccompProfile.type to "
-                f"{quoted(sorted(values))}"]
+        return [
+            f"seccompProfile: {' and '.join(setters)} must not set securityContext.seccompProfile.type to "
+            f"{quoted(sorted(values))}"
+        ]
     if implicitly_bad:
-        return [f"seccompProfile: pod or {_containers_phrase(implicitly_bad)} must set "
-                'securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"']
+        return [
+            f"seccompProfile: pod or {_containers_phrase(implicitly_bad)} must set "
+            'securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"'
+        ]
     return []
 
 
@@ -143,8 +153,10 @@ def capabilities_restricted(pod: PodTemplate) -> list[str]:
     if missing_drop_all:
         details.append(f'{_containers_phrase(missing_drop_all)} must set securityContext.capabilities.drop=["ALL"]')
     if adding_forbidden:
-        details.append(f"{_containers_phrase(adding_forbidden)} must not include {quoted(sorted(forbidden))} "
-                       "in securityContext.capabilities.add")
+        details.append(
+            f"{_containers_phrase(adding_forbidden)} must not include {quoted(sorted(forbidden))} "
+            "in securityContext.capabilities.add"
+        )
     return [f"unrestricted capabilities: {'; '.join(details)}"] if details else []
 
 
@@ -157,59 +169,78 @@ RESTRICTED = "restricted"
 
 RESTRICTED_POLICIES = [
     pss_policy(
-        name="pss-restricted-volume-types", level=RESTRICTED, control="restrictedVolumes",
+        name="pss-restricted-volume-types",
+        level=RESTRICTED,
+        control="restrictedVolumes",
         description="Pods may use only configMap, csi, downwardAPI, emptyDir, ephemeral, image, "
-                    "persistentVolumeClaim, projected and secret volumes.",
+        "persistentVolumeClaim, projected and secret volumes.",
         severity=Severity.HIGH,
         remediation="Replace other spec.volumes[*] sources (hostPath, nfs, iscsi, cloud disks, ...) with a "
-                    "persistentVolumeClaim or one of the allowed volume types.",
-        check=restricted_volumes, references=(nsa("Pod security"),),
+        "persistentVolumeClaim or one of the allowed volume types.",
+        check=restricted_volumes,
+        references=(nsa("Pod security"),),
     ),
     pss_policy(
-        name="pss-restricted-privilege-escalation", level=RESTRICTED, control="allowPrivilegeEscalation",
+        name="pss-restricted-privilege-escalation",
+        level=RESTRICTED,
+        control="allowPrivilegeEscalation",
         description="Containers must not allow privilege escalation.",
         severity=Severity.HIGH,
         remediation="Set securityContext.allowPrivilegeEscalation: false in every container, init container and "
-                    "ephemeral container.",
-        check=allow_privilege_escalation, references=(cis("5.2.6"), nsa("Pod security")),
+        "ephemeral container.",
+        check=allow_privilege_escalation,
+        references=(cis("5.2.6"), nsa("Pod security")),
     ),
     pss_policy(
-        name="pss-restricted-run-as-non-root", level=RESTRICTED, control="runAsNonRoot",
+        name="pss-restricted-run-as-non-root",
+        level=RESTRICTED,
+        control="runAsNonRoot",
         description="Containers must run as a non-root user.",
         severity=Severity.HIGH,
-        remediation="Set spec.securityContext.runAsNonRoot: true on the pod (or on every container) and never "
-                    "set it to false.",
-        check=run_as_non_root, references=(cis("5.2.7"), nsa("Non-root containers and rootless container engines")),
+        remediation="Set spec.securityContext.runAsNonRoot: true on the pod (or on every container) and never set it to false.",
+        check=run_as_non_root,
+        references=(cis("5.2.7"), nsa("Non-root containers and rootless container engines")),
     ),
     pss_policy(
-        name="pss-restricted-run-as-user", level=RESTRICTED, control="runAsUser",
+        name="pss-restricted-run-as-user",
+        level=RESTRICTED,
+        control="runAsUser",
         description="Pods and containers must not run as UID 0.",
         severity=Severity.HIGH,
-        remediation="Set securityContext.runAsUser to a non-zero UID (e.g. 10001) or remove it, at pod and "
-                    "container level.",
-        check=run_as_user, references=(cis("5.2.7"), nsa("Non-root containers and rootless container engines")),
+        remediation="Set securityContext.runAsUser to a non-zero UID (e.g. 10001) or remove it, at pod and container level.",
+        check=run_as_user,
+        references=(cis("5.2.7"), nsa("Non-root containers and rootless container engines")),
     ),
     pss_policy(
-        name="pss-restricted-seccomp", level=RESTRICTED, control="seccompProfile_restricted",
+        name="pss-restricted-seccomp",
+        level=RESTRICTED,
+        control="seccompProfile_restricted",
         description="A seccomp profile (RuntimeDefault or Localhost) must be set.",
         severity=Severity.HIGH,
         remediation="Set spec.securityContext.seccompProfile.type: RuntimeDefault on the pod (or on every "
-                    "container); never use Unconfined.",
-        check=seccomp_profile_restricted, references=(cis("5.7.2"), nsa("Pod security")),
+        "container); never use Unconfined.",
+        check=seccomp_profile_restricted,
+        references=(cis("5.7.2"), nsa("Pod security")),
     ),
     pss_policy(
-        name="pss-restricted-capabilities", level=RESTRICTED, control="capabilities_restricted",
+        name="pss-restricted-capabilities",
+        level=RESTRICTED,
+        control="capabilities_restricted",
         description="Containers must drop ALL capabilities and may add back only NET_BIND_SERVICE.",
         severity=Severity.HIGH,
         remediation='Set securityContext.capabilities.drop: ["ALL"] in every container and remove every '
-                    "capabilities.add entry except NET_BIND_SERVICE.",
-        check=capabilities_restricted, references=(cis("5.2.8"), cis("5.2.10"), nsa("Pod security")),
+        "capabilities.add entry except NET_BIND_SERVICE.",
+        check=capabilities_restricted,
+        references=(cis("5.2.8"), cis("5.2.10"), nsa("Pod security")),
     ),
     pss_policy(
-        name="pss-restricted-proc-mount", level=RESTRICTED, control="procMount_restricted",
+        name="pss-restricted-proc-mount",
+        level=RESTRICTED,
+        control="procMount_restricted",
         description="Containers must keep the default /proc masks, even with a user namespace.",
         severity=Severity.HIGH,
         remediation="Remove securityContext.procMount or set it to Default in every container.",
-        check=proc_mount_restricted, references=(nsa("Pod security"),),
+        check=proc_mount_restricted,
+        references=(nsa("Pod security"),),
     ),
 ]

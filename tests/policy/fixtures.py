@@ -42,25 +42,35 @@ def with_security(c: dict[str, Any], **settings: Any) -> dict[str, Any]:
     return c
 
 
-def deployment(spec: dict[str, Any] | None = None, name: str = "api", namespace: str = "phoenix-prod",
-               annotations: dict[str, str] | None = None) -> dict[str, Any]:
+def deployment(
+    spec: dict[str, Any] | None = None,
+    name: str = "api",
+    namespace: str = "phoenix-prod",
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
     template_metadata: dict[str, Any] = {"labels": {"app": name}}
     if annotations:
         template_metadata["annotations"] = annotations
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": template_metadata, "spec": spec if spec is not None else pod_spec()}},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": template_metadata, "spec": spec if spec is not None else pod_spec()},
+        },
     }
 
 
 def cron_job(spec: dict[str, Any] | None = None, name: str = "nightly", namespace: str = "phoenix-prod") -> dict[str, Any]:
     return {
-        "apiVersion": "batch/v1", "kind": "CronJob",
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"schedule": "0 3 * * *",
-                 "jobTemplate": {"spec": {"template": {"spec": spec if spec is not None else pod_spec()}}}},
+        "spec": {
+            "schedule": "0 3 * * *",
+            "jobTemplate": {"spec": {"template": {"spec": spec if spec is not None else pod_spec()}}},
+        },
     }
 
 

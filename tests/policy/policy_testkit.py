@@ -23,15 +23,21 @@ def resource(manifest: Mapping[str, Any], token: str | None = None, name: str = 
     return Resource(token, runtime_props(dict(manifest)), name)
 
 
-def run(policy_name: str, manifest: Mapping[str, Any], config: Mapping[str, Any] | None = None,
-        token: str | None = None, on: date = TODAY) -> list[str]:
+def run(
+    policy_name: str,
+    manifest: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
+    token: str | None = None,
+    on: date = TODAY,
+) -> list[str]:
     policy = POLICIES_BY_NAME[policy_name]
     assert isinstance(policy, ResourcePolicy)
     return resource_violations(policy, resource(manifest, token), effective_properties(policy, config), on)
 
 
-def run_stack(policy_name: str, manifests: Sequence[Mapping[str, Any]],
-              config: Mapping[str, Any] | None = None, on: date = TODAY) -> list[tuple[Resource | None, str]]:
+def run_stack(
+    policy_name: str, manifests: Sequence[Mapping[str, Any]], config: Mapping[str, Any] | None = None, on: date = TODAY
+) -> list[tuple[Resource | None, str]]:
     policy: Policy = POLICIES_BY_NAME[policy_name]
     assert isinstance(policy, StackPolicy)
     resources = [resource(m, name=f"r{i}") for i, m in enumerate(manifests)]
@@ -39,18 +45,25 @@ def run_stack(policy_name: str, manifests: Sequence[Mapping[str, Any]],
 
 
 def pod(spec: Mapping[str, Any], metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": dict(metadata or {"name": "p", "namespace": "apps"}),
-            "spec": dict(spec)}
-
-
-def deployment(pod_spec: Mapping[str, Any], name: str = "web", namespace: str = "apps",
-               template_metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": dict(metadata or {"name": "p", "namespace": "apps"}),
+        "spec": dict(spec),
+    }
+
+
+def deployment(
+    pod_spec: Mapping[str, Any], name: str = "web", namespace: str = "apps", template_metadata: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": dict(template_metadata or {"labels": {"app": name}}),
-                              "spec": dict(pod_spec)}},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": dict(template_metadata or {"labels": {"app": name}}), "spec": dict(pod_spec)},
+        },
     }
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import deployment, pod_spec
+from policy_testkit import run
 from pulumi_policy import EnforcementLevel
 
-from fixtures import deployment, pod_spec
 from policy.config import ConfigError, PackConfig, load_pack_config, parse_pack_config, validate_value
 from policy.config_schema import pack_config_schema
 from policy.registry import ALL_POLICIES, POLICIES_BY_NAME
-from policy_testkit import run
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policy" / "config"
 TOKEN_POLICY = "workload-service-account-token-automount"
@@ -25,13 +25,16 @@ def exemption(expires: str, resource: str = "phoenix-prod/legacy") -> dict[str, 
     return {"exemptions": [{"resource": resource, "reason": "migrating to projected tokens (TICKET-12)", "expires": expires}]}
 
 
-@pytest.mark.parametrize(("config", "on", "expected"), [
-    (exemption("2027-01-31"), date(2027, 1, 31), "exempt"),
-    (exemption("2027-01-31", resource="Deployment/phoenix-prod/legacy"), date(2026, 12, 1), "exempt"),
-    (exemption("2027-01-31", resource="subject"), date(2026, 12, 1), "exempt"),  # the Pulumi resource name
-    (exemption("2026-11-30"), date(2026, 12, 1), "expired"),
-    (exemption("2027-01-31", resource="phoenix-prod/other"), date(2026, 12, 1), "violation"),
-])
+@pytest.mark.parametrize(
+    ("config", "on", "expected"),
+    [
+        (exemption("2027-01-31"), date(2027, 1, 31), "exempt"),
+        (exemption("2027-01-31", resource="Deployment/phoenix-prod/legacy"), date(2026, 12, 1), "exempt"),
+        (exemption("2027-01-31", resource="subject"), date(2026, 12, 1), "exempt"),  # the Pulumi resource name
+        (exemption("2026-11-30"), date(2026, 12, 1), "expired"),
+        (exemption("2027-01-31", resource="phoenix-prod/other"), date(2026, 12, 1), "violation"),
+    ],
+)
 def test_exemption(config: dict[str, Any], on: date, expected: str) -> None:
     messages = run(TOKEN_POLICY, MOUNTING, config, on=on)
     if expected == "exempt":
@@ -66,15 +69,18 @@ def test_enforcement_level_precedence() -> None:
     assert PackConfig().enforcement_level(policy) is EnforcementLevel.MANDATORY
 
 
-@pytest.mark.parametrize(("data", "fragment"), [
-    ({"no-such-policy": "mandatory"}, "no policy of that name"),
-    ({"all": "sometimes"}, "enforcement level"),
-    ({"availability-hpa-min-replicas": {"minReplicas": "two"}}, "expected integer"),
-    ({"availability-hpa-min-replicas": {"minReplicas": 0}}, "below the minimum"),
-    ({"image-allowed-registry": {"registries": []}}, "unknown property"),
-    ({TOKEN_POLICY: {"exemptions": [{"resource": "a/b", "reason": "r"}]}}, "missing expires"),
-    ({TOKEN_POLICY: {"exemptions": [{"resource": "a/b", "reason": "r", "expires": "soon"}]}}, "does not match"),
-])
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({"no-such-policy": "mandatory"}, "no policy of that name"),
+        ({"all": "sometimes"}, "enforcement level"),
+        ({"availability-hpa-min-replicas": {"minReplicas": "two"}}, "expected integer"),
+        ({"availability-hpa-min-replicas": {"minReplicas": 0}}, "below the minimum"),
+        ({"image-allowed-registry": {"registries": []}}, "unknown property"),
+        ({TOKEN_POLICY: {"exemptions": [{"resource": "a/b", "reason": "r"}]}}, "missing expires"),
+        ({TOKEN_POLICY: {"exemptions": [{"resource": "a/b", "reason": "r", "expires": "soon"}]}}, "does not match"),
+    ],
+)
 def test_bad_config_is_rejected_with_a_reason(data: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         parse_pack_config(data, ALL_POLICIES, "cfg.json")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from policy_testkit import TODAY, program_resources
 
 from policy.config import load_pack_config
 from policy.evaluation import Evaluation, evaluate
 from policy.model import StackPolicy
 from policy.registry import ALL_POLICIES
-from policy_testkit import TODAY, program_resources
 
 harness = pytest.importorskip("harness", reason="tests/harness.py (the program harness) is not there yet")
 

@@ -9,17 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pulumi_policy.policy as sdk_policy
+import pytest
+from fixtures import container, deployment, obj, pod_spec, with_security
 from google.protobuf import struct_pb2
+from policy_testkit import SECRET_WRAPPER_KEY, SECRET_WRAPPER_SIG
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from fixtures import container, deployment, obj, pod_spec, with_security
 from policy.pack import PACK_NAME, crossguard_policies, preserve_secretness
 from policy.registry import ALL_POLICIES
-from policy_testkit import SECRET_WRAPPER_KEY, SECRET_WRAPPER_SIG
 
 ROOT = Path(__file__).resolve().parents[2]
 LEVELS = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY, "disabled": proto.DISABLED, "remediate": proto.REMEDIATE}
@@ -53,15 +53,16 @@ def configure(servicer: Any, path: Path) -> None:
 
 
 def analyze(servicer: Any, manifest: dict[str, Any], token: str = "kubernetes:apps/v1:Deployment") -> dict[str, Any]:
-    request = proto.AnalyzeRequest(type=token, name="subject", urn=f"urn:pulumi:prod::phoenix::{token}::subject",
-                                   properties=struct(manifest))
+    request = proto.AnalyzeRequest(
+        type=token, name="subject", urn=f"urn:pulumi:prod::phoenix::{token}::subject", properties=struct(manifest)
+    )
     response = servicer.Analyze(request, None)
     return {d.policyName: d for d in response.diagnostics}
 
 
 def test_importing_the_pack_starts_no_server() -> None:
     code = "import policy.pack, policy.registry; print(len(policy.registry.ALL_POLICIES))"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(len(ALL_POLICIES))
 
@@ -75,7 +76,11 @@ def test_analyzer_info_carries_metadata_for_every_policy(servicer: Any) -> None:
         assert "exemptions" in policy_info.configSchema.properties
     by_name = {p.name: p for p in info.policies}
     privileged = by_name["pss-baseline-privileged"].framework
-    assert (privileged.name, privileged.version, privileged.reference) == ("Pod Security Standards", "v1.37", "baseline/privileged")
+    assert (privileged.name, privileged.version, privileged.reference) == (
+        "Pod Security Standards",
+        "v1.37",
+        "baseline/privileged",
+    )
     assert by_name["network-default-deny"].policy_type == proto.PolicyType.POLICY_TYPE_STACK
 
 
@@ -95,8 +100,12 @@ def test_violation_is_mandatory_in_prod_and_advisory_in_dev(servicer: Any) -> No
 def test_numbers_from_the_engine_are_compared_correctly(servicer: Any) -> None:
     # Config and properties arrive as protobuf doubles (2 -> 2.0).
     configure(servicer, ROOT / "policy" / "config" / "prod.json")
-    hpa = obj("autoscaling/v2", "HorizontalPodAutoscaler", name="api", spec={
-        "minReplicas": 1, "maxReplicas": 4, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}})
+    hpa = obj(
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        name="api",
+        spec={"minReplicas": 1, "maxReplicas": 4, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}},
+    )
     found = analyze(servicer, hpa, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     assert set(found) == {"availability-hpa-min-replicas"}
     hpa["spec"]["minReplicas"] = 2
@@ -122,8 +131,10 @@ def test_pulumi_secret_data_passes_and_plaintext_fails(servicer: Any) -> None:
 def test_stack_policy_reports_against_the_resource_urn(servicer: Any) -> None:
     configure(servicer, ROOT / "policy" / "config" / "prod.json")
     request = proto.AnalyzeStackRequest()
-    for name, manifest, token in [("ns", obj("v1", "Namespace", name="phoenix-prod", namespace=None), "kubernetes:core/v1:Namespace"),
-                                  ("api", deployment(), "kubernetes:apps/v1:Deployment")]:
+    for name, manifest, token in [
+        ("ns", obj("v1", "Namespace", name="phoenix-prod", namespace=None), "kubernetes:core/v1:Namespace"),
+        ("api", deployment(), "kubernetes:apps/v1:Deployment"),
+    ]:
         request.resources.append(proto.AnalyzerResource(type=token, name=name, urn=f"urn:{name}", properties=struct(manifest)))
     response = servicer.AnalyzeStack(request, None)
     found = {d.policyName: d for d in response.diagnostics}
@@ -138,8 +149,9 @@ def test_pack_entry_point_serves_the_engine_from_its_own_directory() -> None:
     from google.protobuf import empty_pb2
     from pulumi.runtime.proto import analyzer_pb2_grpc
 
-    server = subprocess.Popen([sys.executable, "-u", "__main__.py"], cwd=ROOT / "policy",
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-u", "__main__.py"], cwd=ROOT / "policy", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout is not None
         port = server.stdout.readline().strip()

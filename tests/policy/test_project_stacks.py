@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from policy_testkit import TODAY, program_resources
 
 from policy.config import load_pack_config
 from policy.evaluation import evaluate
 from policy.registry import ALL_POLICIES
-from policy_testkit import TODAY, program_resources
 
 harness = pytest.importorskip("harness", reason="tests/harness.py (the program harness) is not there yet")
 
@@ -25,8 +25,9 @@ def test_stack_has_zero_violations_under_its_config(stack: str) -> None:
     config = load_pack_config(CONFIG_DIR / f"{stack}.json", ALL_POLICIES)
     result = evaluate(resources, ALL_POLICIES, config, TODAY)
     assert not result.undetermined, [(u.policy.name, u.message) for u in result.undetermined]
-    assert not result.findings, [(f.policy.name, f.resource.describe() if f.resource else None, f.message)
-                                 for f in result.findings]
+    assert not result.findings, [
+        (f.policy.name, f.resource.describe() if f.resource else None, f.message) for f in result.findings
+    ]
 
 
 def test_prod_program_is_also_clean_for_the_strictest_defaults() -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from policy_testkit import TODAY, resource
 
-from policy.model import PSS, ResourcePolicy
-from policy.registry import ALL_POLICIES
 from policy.config import effective_properties
 from policy.evaluation import resource_violations
-from policy_testkit import TODAY, resource
+from policy.model import PSS, ResourcePolicy
+from policy.registry import ALL_POLICIES
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "pod-security-admission"
 VERSION = "v1.37"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from fixtures import deployment, obj
+
 from policy.scan import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,9 +18,14 @@ DEV = str(ROOT / "policy" / "config" / "dev.json")
 
 NS = "phoenix-prod"
 SECURE_STACK: list[dict[str, Any]] = [
-    obj("v1", "Namespace", name=NS, namespace=None) | {"metadata": {"name": NS, "labels": {
-        "pod-security.kubernetes.io/enforce": "restricted"}}},
-    obj("networking.k8s.io/v1", "NetworkPolicy", name="default-deny", spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+    obj("v1", "Namespace", name=NS, namespace=None)
+    | {"metadata": {"name": NS, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
+    obj(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        name="default-deny",
+        spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    ),
     obj("v1", "ResourceQuota", name="phoenix-quota", spec={"hard": {"pods": "20"}}),
     obj("v1", "LimitRange", name="phoenix-limits", spec={"limits": [{"type": "Container"}]}),
     deployment(),
@@ -50,9 +55,16 @@ def test_findings_carry_location_policy_and_frameworks(tmp_path: Path, capsys: p
     assert status == 1
     [finding] = report["findings"]
     assert finding == {
-        "file": str(tmp_path / "bad.yaml"), "document": 4, "kind": "Deployment", "name": "api", "namespace": NS,
-        "policy": "pss-baseline-host-namespaces", "severity": "critical", "enforcement_level": "mandatory",
-        "frameworks": finding["frameworks"], "message": finding["message"],
+        "file": str(tmp_path / "bad.yaml"),
+        "document": 4,
+        "kind": "Deployment",
+        "name": "api",
+        "namespace": NS,
+        "policy": "pss-baseline-host-namespaces",
+        "severity": "critical",
+        "enforcement_level": "mandatory",
+        "frameworks": finding["frameworks"],
+        "message": finding["message"],
     }
     assert {"name": "Pod Security Standards", "version": "v1.37", "control": "baseline/hostNamespaces"} in finding["frameworks"]
     assert "hostNetwork=true" in finding["message"]
@@ -75,7 +87,9 @@ def test_advisory_findings_do_not_fail(tmp_path: Path, capsys: pytest.CaptureFix
     del lax["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
     status, report = scan_json(capsys, "--config", DEV, str(write_yaml(tmp_path / "dev.yaml", [*SECURE_STACK[:4], lax])))
     assert status == 0
-    assert [(f["policy"], f["enforcement_level"]) for f in report["findings"]] == [("workload-liveness-readiness-probes", "advisory")]
+    assert [(f["policy"], f["enforcement_level"]) for f in report["findings"]] == [
+        ("workload-liveness-readiness-probes", "advisory")
+    ]
 
 
 def test_plain_yaml_secrets_are_plaintext(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,13 +110,17 @@ def test_text_output_groups_by_resource_with_the_fix(tmp_path: Path, capsys: pyt
     assert all("-- fix:" in line for line in out if line.startswith("  "))
 
 
-@pytest.mark.parametrize(("content", "fragment"), [
-    ("apiVersion: v1\nkind: Pod\nmetadata: x\n  name: y\nspec: {}\n", ":4: invalid YAML"),
-    ("apiVersion: v1\nkind: Pod\n---\n- just\n- a list\n", ":4: expected a Kubernetes object"),
-    ("---\nmetadata: {name: a}\n", ":2: not a Kubernetes object"),
-])
-def test_unreadable_input_exits_two_naming_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                        content: str, fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("apiVersion: v1\nkind: Pod\nmetadata: x\n  name: y\nspec: {}\n", ":4: invalid YAML"),
+        ("apiVersion: v1\nkind: Pod\n---\n- just\n- a list\n", ":4: expected a Kubernetes object"),
+        ("---\nmetadata: {name: a}\n", ":2: not a Kubernetes object"),
+    ],
+)
+def test_unreadable_input_exits_two_naming_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, fragment: str
+) -> None:
     path = tmp_path / "in.yaml"
     path.write_text(content)
     assert main([str(path)]) == 2
@@ -123,7 +141,13 @@ def test_runs_as_a_module_from_the_repository_root(tmp_path: Path) -> None:
     import sys
 
     path = write_yaml(tmp_path / "ok.yaml", SECURE_STACK)
-    done = subprocess.run([sys.executable, "-m", "policy.scan", "--config", "policy/config/prod.json", "--format", "json",
-                           str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "policy.scan", "--config", "policy/config/prod.json", "--format", "json", str(path)],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["findings"] == []

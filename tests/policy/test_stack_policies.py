@@ -5,27 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from fixtures import deployment, obj
+from policy_testkit import run_stack
+
 from policy.model import StackPolicy
 from policy.registry import ALL_POLICIES
-from policy_testkit import run_stack
 
 NS = "phoenix-prod"
 NAMESPACE = obj("v1", "Namespace", name=NS, namespace=None)
-DENY_ALL = obj("networking.k8s.io/v1", "NetworkPolicy", name="default-deny", spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+DENY_ALL = obj(
+    "networking.k8s.io/v1", "NetworkPolicy", name="default-deny", spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+)
 DENY_INGRESS_ONLY = obj("networking.k8s.io/v1", "NetworkPolicy", name="deny-in", spec={"podSelector": {}})
 DENY_EGRESS = obj("networking.k8s.io/v1", "NetworkPolicy", name="deny-out", spec={"podSelector": {}, "policyTypes": ["Egress"]})
-ALLOW_SOME = obj("networking.k8s.io/v1", "NetworkPolicy", name="allow", spec={
-    "podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress", "Egress"]})
-ALLOW_ALL_INGRESS = obj("networking.k8s.io/v1", "NetworkPolicy", name="open", spec={
-    "podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{}]})
+ALLOW_SOME = obj(
+    "networking.k8s.io/v1",
+    "NetworkPolicy",
+    name="allow",
+    spec={"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress", "Egress"]},
+)
+ALLOW_ALL_INGRESS = obj(
+    "networking.k8s.io/v1",
+    "NetworkPolicy",
+    name="open",
+    spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [{}]},
+)
 QUOTA = obj("v1", "ResourceQuota", name="q", spec={"hard": {"pods": "10"}})
 LIMITS = obj("v1", "LimitRange", name="l", spec={"limits": [{"type": "Container", "default": {"cpu": "100m"}}]})
-ENCRYPTED = obj("storage.k8s.io/v1", "StorageClass", name="enc", namespace=None, provisioner="ebs.csi.aws.com",
-                parameters={"encrypted": "true"})
-PLAIN = obj("storage.k8s.io/v1", "StorageClass", name="plain", namespace=None, provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3"})
+ENCRYPTED = obj(
+    "storage.k8s.io/v1",
+    "StorageClass",
+    name="enc",
+    namespace=None,
+    provisioner="ebs.csi.aws.com",
+    parameters={"encrypted": "true"},
+)
+PLAIN = obj(
+    "storage.k8s.io/v1", "StorageClass", name="plain", namespace=None, provisioner="ebs.csi.aws.com", parameters={"type": "gp3"}
+)
 
 
 def claim(class_name: str | None) -> dict[str, Any]:
