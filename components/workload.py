@@ -243,7 +243,14 @@ class Workload(pulumi.ComponentResource):
             host = f"{service.name}.{ingress.domain}"
             k8s.networking.v1.Ingress(
                 f"{resource_name}-ingress",
-                metadata=metadata,
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=service.name,
+                    namespace=inputs.namespace,
+                    labels=labels,
+                    # The controller publishes its address when it gets to it, and the
+                    # host's DNS is managed outside this stack: waiting for it adds nothing.
+                    annotations={"pulumi.com/skipAwait": "true"},
+                ),
                 spec=k8s.networking.v1.IngressSpecArgs(
                     ingress_class_name=ingress.class_name,
                     tls=[k8s.networking.v1.IngressTLSArgs(hosts=[host], secret_name=ingress.tls_secret_name)],
