@@ -88,6 +88,13 @@ class Resource:
         return value if isinstance(value, str) and value else self.logical_name
 
     @property
+    def declared_name(self) -> str | None:
+        """metadata.name as written, raising UnknownValueError while it is unknown; for allowlists,
+        which must not match on a stand-in name."""
+        value = self.metadata.get("name")
+        return value if isinstance(value, str) and value else None
+
+    @property
     def namespace(self) -> str | None:
         """metadata.namespace as written; None when absent (Kubernetes then uses "default")."""
         value = self.metadata.get("namespace")

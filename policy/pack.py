@@ -52,6 +52,11 @@ def _common(policy: Policy) -> dict[str, Any]:
     }
 
 
+def with_fix(policy: Policy, message: str) -> str:
+    """The violation message with the remediation, which the CLI does not print on its own."""
+    return f"{message}\nFix: {policy.remediation}"
+
+
 def crossguard_policy(policy: Policy) -> pulumi_policy.Policy:
     if isinstance(policy, ResourcePolicy):
         resource_policy = policy
@@ -60,7 +65,7 @@ def crossguard_policy(policy: Policy) -> pulumi_policy.Policy:
             resource = Resource(args.resource_type, args.props, args.name, args.urn)
             properties = effective_properties(resource_policy, args.get_config())
             for message in resource_violations(resource_policy, resource, properties, today()):
-                report_violation(message, None)
+                report_violation(with_fix(resource_policy, message), None)
 
         return ResourceValidationPolicy(validate=validate, **_common(policy))
 
@@ -70,7 +75,7 @@ def crossguard_policy(policy: Policy) -> pulumi_policy.Policy:
         resources = [Resource(r.resource_type, r.props, r.name, r.urn) for r in args.resources]
         properties = effective_properties(stack_policy, args.get_config())
         for resource, message in stack_violations(stack_policy, resources, properties, today()):
-            report_violation(message, resource.urn if resource is not None else None)
+            report_violation(with_fix(stack_policy, message), resource.urn if resource is not None else None)
 
     return StackValidationPolicy(validate=validate_stack, **_common(policy))
 

@@ -74,7 +74,7 @@ def no_anonymous_or_default_subjects(resource: Resource, _config: PolicyConfig) 
 
 def cluster_scoped_rbac_allowed(resource: Resource, config: PolicyConfig) -> list[str]:
     allowed_key = "allowedClusterRoles" if resource.kind == "ClusterRole" else "allowedClusterRoleBindings"
-    if resource.name in strings(config.get(allowed_key)):
+    if resource.declared_name in strings(config.get(allowed_key)):
         return []
     return [f"{resource.kind} {resource.name} is cluster-scoped and not listed in {allowed_key}"]
 

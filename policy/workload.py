@@ -44,7 +44,7 @@ def read_only_root_filesystem(resource: Resource, _config: PolicyConfig) -> list
 
 
 def workload_key(resource: Resource) -> str:
-    return f"{workload_namespace(resource)}/{resource.name}"
+    return f"{workload_namespace(resource)}/{resource.declared_name or resource.logical_name}"
 
 
 def service_account_token_not_mounted(resource: Resource, config: PolicyConfig) -> list[str]:

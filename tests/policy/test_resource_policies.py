@@ -357,6 +357,14 @@ def test_image_build_policy(
         ("image-allowed-registry", deployment(pod_spec(containers=[container(image=UNKNOWN_STRING_VALUE)]))),
         ("workload-forbidden-namespace", {**deployment(), "metadata": {"name": "api", "namespace": UNKNOWN_STRING_VALUE}}),
         ("network-service-type", service(type=UNKNOWN_STRING_VALUE)),
+        # An unknown name must not be matched against allowedWorkloads by a stand-in.
+        (
+            "workload-service-account-token-automount",
+            {
+                **deployment(pod_spec(automountServiceAccountToken=True)),
+                "metadata": {"name": UNKNOWN_STRING_VALUE, "namespace": "phoenix-prod"},
+            },
+        ),
         ("storage-class-encryption", storage_class("ebs.csi.aws.com", encrypted=UNKNOWN_STRING_VALUE)),
         (
             "secrets-no-plaintext-in-env",
