@@ -47,6 +47,11 @@ def strings(value: Any) -> list[str]:
     return [item for item in sequence(value) if isinstance(item, str)]
 
 
+def one_of(value: Any, allowed: frozenset[str]) -> bool:
+    """Whether the value is one of the allowed strings (a value of any other type is not)."""
+    return isinstance(value, str) and value in allowed
+
+
 def number(value: Any) -> float | None:
     """A JSON number as float (properties arrive through protobuf Structs, so 2 arrives as 2.0)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -58,6 +58,8 @@ ANONYMOUS_SUBJECTS = {("User", "system:anonymous"), ("Group", "system:unauthenti
 
 def _forbidden_subject(subject: Mapping[str, Any]) -> str | None:
     kind, name = subject.get("kind"), subject.get("name")
+    if not isinstance(kind, str) or not isinstance(name, str):
+        return None
     if (kind, name) in ANONYMOUS_SUBJECTS:
         return f"{kind} {name}"
     if kind == "ServiceAccount" and name == "default":

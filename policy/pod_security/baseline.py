@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from policy.fields import field, mapping, mappings, quoted, sequence, show, strings
+from policy.fields import field, mapping, mappings, one_of, quoted, sequence, show, strings
 from policy.model import cis, nsa
 from policy.pod_security import pss_policy
 from policy.pods import PodTemplate, containers, pod_security_context, uses_user_namespace
@@ -129,13 +129,13 @@ def app_armor_profile(pod: PodTemplate) -> list[str]:
     setters: list[str] = []
     values: set[str] = set()
     pod_type = field(pod_security_context(pod), "appArmorProfile", "type")
-    if field(pod_security_context(pod), "appArmorProfile") is not None and pod_type not in ALLOWED_APPARMOR_TYPES:
+    if field(pod_security_context(pod), "appArmorProfile") is not None and not one_of(pod_type, ALLOWED_APPARMOR_TYPES):
         setters.append("pod")
         values.add(str(pod_type))
     bad: list[str] = []
     for container in containers(pod):
         profile = container.security_context.get("appArmorProfile")
-        if profile is not None and field(profile, "type") not in ALLOWED_APPARMOR_TYPES:
+        if profile is not None and not one_of(field(profile, "type"), ALLOWED_APPARMOR_TYPES):
             bad.append(container.name)
             values.add(str(field(profile, "type")))
     if bad:
@@ -167,7 +167,7 @@ def se_linux_options(pod: PodTemplate) -> list[str]:
     def valid(options: object) -> bool:
         ok = True
         selinux_type = field(options, "type")
-        if (selinux_type or "") not in ALLOWED_SELINUX_TYPES:
+        if not one_of("" if selinux_type is None else selinux_type, ALLOWED_SELINUX_TYPES):
             bad_types.add(str(selinux_type))
             ok = False
         for attribute in ("user", "role"):
@@ -248,7 +248,7 @@ SAFE_SYSCTLS = frozenset(
 
 def sysctls(pod: PodTemplate) -> list[str]:
     names = [field(s, "name") for s in sequence(pod_security_context(pod).get("sysctls"))]
-    bad = [str(name) for name in names if name not in SAFE_SYSCTLS]
+    bad = [str(name) for name in names if not one_of(name, SAFE_SYSCTLS)]
     return [f"forbidden sysctls: {', '.join(bad)}"] if bad else []
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from policy.fields import field, mappings, quoted, strings
+from policy.fields import field, mappings, one_of, quoted, strings
 from policy.model import cis, nsa
 from policy.pod_security import pss_policy
 from policy.pod_security.baseline import _containers_phrase, _unmasked_proc_mounts
@@ -104,7 +104,7 @@ def seccomp_profile_restricted(pod: PodTemplate) -> list[str]:
     pod_valid = False
     if pod_profile is not None:
         pod_type = field(pod_profile, "type")
-        if pod_type in VALID_SECCOMP_TYPES:
+        if one_of(pod_type, VALID_SECCOMP_TYPES):
             pod_valid = True
         else:
             setters.append("pod")
@@ -116,7 +116,7 @@ def seccomp_profile_restricted(pod: PodTemplate) -> list[str]:
         if profile is None:
             if not pod_valid:
                 implicitly_bad.append(container.name)
-        elif field(profile, "type") not in VALID_SECCOMP_TYPES:
+        elif not one_of(field(profile, "type"), VALID_SECCOMP_TYPES):
             explicitly_bad.append(container.name)
             values.add(str(field(profile, "type")))
     if explicitly_bad:
