@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from fixtures import deployment, obj, pod_spec
+from policy_testkit import TODAY
+
 from policy.config import effective_properties
 from policy.evaluation import resource_violations, stack_violations
 from policy.model import Resource, ResourcePolicy
 from policy.registry import ALL_POLICIES
 from policy.scan import type_token
 from policy.wire import runtime_props
-from policy_testkit import TODAY
 
 ODD_VALUES: list[Any] = ["x", 7, True, None, [], {}, ["x"], [7], {"x": 1}]
 
