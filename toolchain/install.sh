@@ -117,7 +117,24 @@ install_cluster() {
     go_build kwok "$bin/kwok" sigs.k8s.io/kwok/cmd/kwok \
       "-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION"
   fi
-  say "local cluster binaries ready in $bin"
+  # kwok run on its own (not through kwokctl) needs its stages in a config
+  # file: the same defaults kwokctl uses (node init, heartbeat with leases,
+  # pod ready/complete/delete), taken from the kwok module this was built from.
+  local stages
+  stages="$(dirname "$bin")/share/kwok-stages.yaml"
+  if [ ! -s "$stages" ]; then
+    ensure_module_downloaded kwok sigs.k8s.io/kwok
+    local kwok_src part
+    kwok_src=$(module_dir kwok sigs.k8s.io/kwok)/kustomize/stage
+    mkdir -p "$(dirname "$stages")"
+    for part in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+        pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      printf -- '---\n'
+      cat "$kwok_src/$part"
+    done > "$stages.partial"
+    mv "$stages.partial" "$stages"
+  fi
+  say "local cluster binaries ready in $bin (start it: toolchain/cluster/cluster.sh start)"
 }
 
 targets=("$@")
