@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import deployment, pod_spec
+from policy_fixtures import deployment, pod_spec
 from policy_testkit import run
 from pulumi_policy import EnforcementLevel
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pulumi_policy.policy as sdk_policy
 import pytest
-from fixtures import container, deployment, obj, pod_spec, with_security
 from google.protobuf import struct_pb2
+from policy_fixtures import container, deployment, obj, pod_spec, with_security
 from policy_testkit import SECRET_WRAPPER_KEY, SECRET_WRAPPER_SIG
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel

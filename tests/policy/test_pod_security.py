@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fixtures import container, cron_job, deployment, pod_spec, with_security
+from policy_fixtures import container, cron_job, deployment, pod_spec, with_security
 from policy_testkit import pod, run
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UnknownValueError
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fixtures import IMAGE, container, cron_job, deployment, obj, pod_spec, with_security
+from policy_fixtures import IMAGE, container, cron_job, deployment, obj, pod_spec, with_security
 from policy_testkit import run
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 

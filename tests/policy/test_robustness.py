@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fixtures import deployment, obj, pod_spec
+from policy_fixtures import deployment, obj, pod_spec
 from policy_testkit import TODAY
 
 from policy.config import effective_properties

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from fixtures import deployment, obj
+from policy_fixtures import deployment, obj
 
 from policy.scan import main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fixtures import deployment, obj
+from policy_fixtures import deployment, obj
 from policy_testkit import run_stack
 
 from policy.model import StackPolicy
