@@ -4,11 +4,13 @@ PodDisruptionBudgets that still let nodes drain."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pulumi_policy import Severity
 
-from policy.fields import field, mapping, number, show
-from policy.model import PolicyConfig, Resource, ResourcePolicy, kube, nsa
+from policy.fields import field, mapping, number, sequence, show
+from policy.model import Policy, PolicyConfig, Resource, ResourcePolicy, StackFinding, StackPolicy, kube, nsa
+from policy.pods import workload_namespace
 
 HPA = kube("HorizontalPodAutoscaler")
 
@@ -46,7 +48,65 @@ def pdb_allows_disruption(resource: Resource, _config: PolicyConfig) -> list[str
     return []
 
 
-AVAILABILITY_POLICIES = [
+SCALABLE_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
+
+
+def _selects(selector: object, labels: object) -> bool:
+    """Whether a PDB's matchLabels selector selects pods with these labels (matchExpressions are
+    not evaluated: such PDBs are left to the resource check)."""
+    match_labels = mapping(field(selector, "matchLabels"))
+    if sequence(field(selector, "matchExpressions")) or not match_labels:
+        return False
+    pod_labels = mapping(labels)
+    return all(pod_labels.get(key) == value for key, value in match_labels.items())
+
+
+def _fewest_replicas(workload: Resource, resources: Sequence[Resource]) -> float:
+    """The fewest replicas the workload may run: its HPA's minReplicas if one targets it, else spec.replicas."""
+    for hpa in resources:
+        if (
+            hpa.package == "kubernetes"
+            and hpa.kind == "HorizontalPodAutoscaler"
+            and workload_namespace(hpa) == workload_namespace(workload)
+        ):
+            target = mapping(field(hpa.props, "spec", "scaleTargetRef"))
+            if target.get("kind") == workload.kind and target.get("name") == workload.declared_name:
+                return number(field(hpa.props, "spec", "minReplicas")) or 1.0
+    replicas = field(workload.props, "spec", "replicas")
+    return 1.0 if replicas is None else (number(replicas) or 0.0)
+
+
+def pdb_min_available_below_replicas(resources: Sequence[Resource], _config: PolicyConfig) -> list[StackFinding]:
+    findings: list[StackFinding] = []
+    for pdb in resources:
+        if pdb.package != "kubernetes" or pdb.kind != "PodDisruptionBudget":
+            continue
+        spec = mapping(pdb.props.get("spec"))
+        min_available = number(spec.get("minAvailable"))
+        if min_available is None:
+            continue
+        for workload in resources:
+            if (
+                workload.package != "kubernetes"
+                or workload.kind not in SCALABLE_KINDS
+                or workload_namespace(workload) != workload_namespace(pdb)
+            ):
+                continue
+            if not _selects(spec.get("selector"), field(workload.props, "spec", "template", "metadata", "labels")):
+                continue
+            replicas = _fewest_replicas(workload, resources)
+            if min_available >= replicas:
+                findings.append(
+                    (
+                        pdb,
+                        f"minAvailable {show(min_available)} with as few as {show(replicas)} replicas of "
+                        f"{workload.kind} {workload.name} leaves no pod to evict, so node drains block",
+                    )
+                )
+    return findings
+
+
+AVAILABILITY_POLICIES: list[Policy] = [
     ResourcePolicy(
         name="availability-hpa-min-replicas",
         description="HorizontalPodAutoscalers must keep at least the configured number of replicas.",
@@ -81,5 +141,13 @@ AVAILABILITY_POLICIES = [
         frameworks=(nsa("Resource policies"),),
         applies_to=kube("PodDisruptionBudget"),
         check=pdb_allows_disruption,
+    ),
+    StackPolicy(
+        name="availability-pdb-below-replicas",
+        description="A PodDisruptionBudget's minAvailable must stay below the replicas of the workloads it covers.",
+        severity=Severity.MEDIUM,
+        remediation="Use maxUnavailable: 1, or keep minAvailable below the workload's replicas (its HPA minReplicas).",
+        frameworks=(nsa("Resource policies"),),
+        check_stack=pdb_min_available_below_replicas,
     ),
 ]

@@ -214,6 +214,13 @@ k8s.policy.v1.PodDisruptionBudget(
     spec={"maxUnavailable": 0, "selector": {"matchLabels": {"app": "x"}}},
 )
 
+deployment("availability-pdb-below-replicas-target", pod_spec())  # one replica (the default) ...
+k8s.policy.v1.PodDisruptionBudget(
+    "availability-pdb-below-replicas",
+    metadata={"name": "all-of-them", "namespace": NAMESPACE},
+    spec={"minAvailable": 1, "selector": {"matchLabels": {"app": "availability-pdb-below-replicas-target"}}},
+)
+
 # --- Secrets ------------------------------------------------------------------------------------------
 k8s.core.v1.ConfigMap(
     "secrets-no-plaintext-in-config-maps",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "tests" / "insecure_program" / "__main__.py"
 
 
+@cache
 def run_insecure_program() -> tuple[list[str], Evaluation]:
     run = harness.run_program("insecure", config={}, secrets={}, program=PROGRAM, project="insecure")
     assert run.error is None, run.error

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from policy_testkit import TODAY, program_resources
@@ -16,11 +18,16 @@ harness = pytest.importorskip("harness", reason="tests/harness.py (the program h
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policy" / "config"
 
 
+@cache
+def run(stack: str) -> Any:
+    return harness.run_program(stack)
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_stack_has_zero_violations_under_its_config(stack: str) -> None:
-    run = harness.run_program(stack)
-    assert run.error is None, run.error
-    resources = program_resources(run.resources)
+    program_run = run(stack)
+    assert program_run.error is None, program_run.error
+    resources = program_resources(program_run.resources)
     assert resources, "the program registered nothing"
     config = load_pack_config(CONFIG_DIR / f"{stack}.json", ALL_POLICIES)
     result = evaluate(resources, ALL_POLICIES, config, TODAY)
@@ -32,7 +39,7 @@ def test_stack_has_zero_violations_under_its_config(stack: str) -> None:
 
 def test_prod_program_is_also_clean_for_the_strictest_defaults() -> None:
     # Prod must not rely on any relaxation beyond the orchestrator's token and the registry.
-    run = harness.run_program("prod")
+    program_run = run("prod")
     config = load_pack_config(CONFIG_DIR / "prod.json", ALL_POLICIES)
     assert all(config.enforcement_level(p).value == "mandatory" for p in ALL_POLICIES)
-    assert not evaluate(program_resources(run.resources), ALL_POLICIES, config, TODAY).findings
+    assert not evaluate(program_resources(program_run.resources), ALL_POLICIES, config, TODAY).findings

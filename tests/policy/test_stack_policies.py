@@ -59,6 +59,23 @@ def stateful_set(class_name: str) -> dict[str, Any]:
     return manifest
 
 
+def replicated(replicas: int) -> dict[str, Any]:
+    manifest = deployment()
+    manifest["spec"]["replicas"] = replicas
+    return manifest
+
+
+def budget(**spec: Any) -> dict[str, Any]:
+    return obj("policy/v1", "PodDisruptionBudget", name="api", spec={"selector": {"matchLabels": {"app": "api"}}, **spec})
+
+
+SCALER = obj(
+    "autoscaling/v2",
+    "HorizontalPodAutoscaler",
+    name="api",
+    spec={"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "minReplicas": 3, "maxReplicas": 6},
+)
+
 CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any] | None, bool]] = [
     ("network-default-deny", [NAMESPACE, deployment(), DENY_ALL], None, False),
     ("network-default-deny", [deployment(), DENY_INGRESS_ONLY, DENY_EGRESS], None, False),
@@ -72,6 +89,11 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any] | None, bool]] = [
     ("network-namespace-resource-quota", [deployment(), LIMITS], None, True),
     ("network-namespace-limit-range", [deployment(), LIMITS], None, False),
     ("network-namespace-limit-range", [deployment(), QUOTA], None, True),
+    ("availability-pdb-below-replicas", [replicated(3), budget(minAvailable=2)], None, False),
+    ("availability-pdb-below-replicas", [replicated(1), SCALER, budget(minAvailable=2)], None, False),
+    ("availability-pdb-below-replicas", [replicated(2), budget(maxUnavailable=1)], None, False),
+    ("availability-pdb-below-replicas", [replicated(2), budget(minAvailable=2)], None, True),
+    ("availability-pdb-below-replicas", [deployment(), budget(minAvailable=1)], None, True),
     ("storage-claim-encrypted-class", [ENCRYPTED, claim("enc")], None, False),
     ("storage-claim-encrypted-class", [claim("gp3-encrypted")], {"externalEncryptedStorageClasses": ["gp3-encrypted"]}, False),
     ("storage-claim-encrypted-class", [ENCRYPTED, claim(None)], None, True),
