@@ -32,4 +32,4 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../env.sh
 source "$here/../env.sh"
-exec python3 "$here/cluster.py" "$@"
+exec python3 "$here/clusterctl.py" "$@"

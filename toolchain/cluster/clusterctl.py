@@ -214,10 +214,8 @@ def make_pki(layout: Layout) -> None:
         "-addext", "basicConstraints=critical,CA:TRUE",
         "-addext", "keyUsage=critical,digitalSignature,keyCertSign,cRLSign",
     )  # fmt: skip
-    sans = ",".join(
-        ["IP:127.0.0.1", "IP:10.96.0.1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default"]
-        + ["DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"]
-    )
+    names = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local")
+    sans = "IP:127.0.0.1,IP:10.96.0.1," + ",".join(f"DNS:{name}" for name in names)
     leaves = {
         # name: (subject, extended key usage, extra extensions)
         "apiserver": ("/CN=kube-apiserver", "serverAuth", f"subjectAltName={sans}"),
@@ -312,6 +310,8 @@ class Component:
 def components(layout: Layout, info: Info) -> list[Component]:
     pki, run = layout.pki, layout.run
     etcd_url, peer_url = info.etcd_endpoint, f"http://127.0.0.1:{info.etcd_peer_port}"
+
+    provisioners = os.environ.get("PHOENIX_CLUSTER_PROVISIONERS", "")
 
     def kc(name: str) -> str:
         return str(layout.component_kubeconfig(name))
@@ -412,7 +412,7 @@ def components(layout: Layout, info: Info) -> list[Component]:
                 sys.executable,
                 str(HERE / "volume_provisioner.py"),
                 f"--kubeconfig={kc('volume-provisioner')}",
-                *(["--provisioners", os.environ["PHOENIX_CLUSTER_PROVISIONERS"]] if os.environ.get("PHOENIX_CLUSTER_PROVISIONERS") else []),
+                *([f"--provisioners={provisioners}"] if provisioners else []),
             ],
         ),
     ]
@@ -585,9 +585,7 @@ def node_names(info: Info) -> list[tuple[str, str]]:
 
 
 def node_ready(node: dict[str, Any]) -> bool:
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in node.get("status", {}).get("conditions", [])
-    )
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in node.get("status", {}).get("conditions", []))
     blocking = [t for t in node.get("spec", {}).get("taints", []) or [] if t.get("key", "").startswith("node.kubernetes.io/")]
     return ready and not blocking
 

@@ -1,8 +1,8 @@
 """A minimal Kubernetes API client on the Python standard library.
 
-Enough for the local cluster's own tooling (cluster.py, volume_provisioner.py)
+Enough for the local cluster's own tooling (clusterctl.py, volume_provisioner.py)
 and its tests: JSON requests over TLS with a client certificate or a bearer
-token, read from the JSON kubeconfigs that cluster.py writes. No third-party
+token, read from the JSON kubeconfigs that clusterctl.py writes. No third-party
 packages, so it runs under any python3 before a virtualenv exists.
 """
 
@@ -49,9 +49,7 @@ def _pem(entry: JSON, key: str, base_dir: Path) -> tuple[str | None, bytes | Non
 class Kube:
     """Talks to one API server: `kube.get("/api/v1/nodes")`, `kube.create(path, obj)`..."""
 
-    def __init__(
-        self, server: str, ca_pem: str, context: ssl.SSLContext, token: str | None = None, timeout: float = 30
-    ) -> None:
+    def __init__(self, server: str, ca_pem: str, context: ssl.SSLContext, token: str | None = None, timeout: float = 30) -> None:
         self.server = server.rstrip("/")
         self.ca_pem = ca_pem
         self.context = context
@@ -60,7 +58,7 @@ class Kube:
 
     @classmethod
     def from_kubeconfig(cls, path: str | os.PathLike[str], timeout: float = 30) -> Kube:
-        """Reads the current context of a JSON kubeconfig (the ones cluster.py writes)."""
+        """Reads the current context of a JSON kubeconfig (the ones clusterctl.py writes)."""
         path = Path(path)
         config = json.loads(path.read_text())
         current = config.get("current-context") or config["contexts"][0]["name"]
