@@ -1,0 +1,85 @@
+"""Fixtures for tests that run the real Pulumi engine, provider and policy pack against the local cluster."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cluster.fixtures import LocalCluster, local_cluster
+
+__all__ = ["PulumiRunner", "local_cluster", "pulumi_runner"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def toolchain_ready() -> bool:
+    env = dict(os.environ)
+    probe = subprocess.run(
+        ["bash", "-c", "source toolchain/env.sh && command -v pulumi && command -v pulumi-language-python"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+@dataclass
+class PulumiRunner:
+    """Runs `scripts/stack.sh` with a private backend, passphrase and workspaces."""
+
+    env: dict[str, str]
+    workdir: Path
+    log: list[str] = field(default_factory=list)
+
+    def workspace(self, stack: str) -> Path:
+        return self.workdir / "workspaces" / stack
+
+    def stack(
+        self, stack: str, *args: str, config_from: Path | None = None, timeout: float = 900, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**self.env, "PHOENIX_WORKSPACE": str(self.workspace(stack))}
+        if config_from is not None:
+            env["PHOENIX_STACK_CONFIG"] = str(config_from)
+        return self._run(["bash", str(ROOT / "scripts" / "stack.sh"), stack, *args], ROOT, env, timeout, check)
+
+    def pulumi(self, cwd: Path, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = f'source "{ROOT}/toolchain/env.sh" && exec pulumi "$@"'
+        return self._run(["bash", "-c", command, "pulumi", *args, "--non-interactive"], cwd, self.env, timeout, check)
+
+    def _run(
+        self, command: list[str], cwd: Path, env: dict[str, str], timeout: float, check: bool
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        output = result.stdout + result.stderr
+        self.log.append(f"$ {' '.join(command[-8:])}\n{output}")
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{output[-6000:]}")
+        return result
+
+
+@pytest.fixture(scope="session")
+def pulumi_runner(local_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulumiRunner]:
+    if not toolchain_ready():
+        if os.environ.get("CI"):
+            pytest.fail("the Pulumi toolchain is not installed; scripts/test.sh installs it first")
+        pytest.skip("the Pulumi toolchain is not installed (run toolchain/install.sh)")
+    workdir = tmp_path_factory.mktemp("engine")
+    (workdir / "state").mkdir()
+    env = {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{workdir / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24),
+        "PHOENIX_GENERATE_SECRETS": "1",
+        **local_cluster.env(),
+    }
+    env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    yield PulumiRunner(env=env, workdir=workdir)
+    shutil.rmtree(workdir / "workspaces", ignore_errors=True)
