@@ -9,6 +9,7 @@ and that the scanner checks with :func:`validate_value`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,8 +125,6 @@ _JSON_TYPES: Mapping[str, tuple[type, ...]] = {
 def validate_value(value: Any, schema: Mapping[str, Any], where: str) -> list[str]:
     """The subset of JSON Schema our tunables use: type, enum, minimum, minLength, pattern, items,
     properties, required, additionalProperties."""
-    import re
-
     expected = schema.get("type")
     if expected:
         types = _JSON_TYPES[expected]

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from policy.model import PSS, PSS_VERSION
+from policy.model import PSS, PSS_VERSION, Policy
 from policy.registry import ALL_POLICIES
 from policy.scan import type_token
 
 
 @pytest.mark.parametrize("policy", ALL_POLICIES, ids=[p.name for p in ALL_POLICIES])
-def test_policy_metadata_is_complete(policy: object) -> None:
-    from policy.model import PolicyInfo
-
-    assert isinstance(policy, PolicyInfo)
+def test_policy_metadata_is_complete(policy: Policy) -> None:
     assert policy.name and policy.description and policy.remediation and policy.frameworks
     for framework in policy.frameworks:
         assert framework.name and framework.version and framework.control
