@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 import yaml
 from cluster.fixtures import Kube, LocalCluster
+from runner import PulumiRunner
 
 from policy.registry import ALL_POLICIES
-
-from .conftest import PulumiRunner
 
 pytestmark = pytest.mark.engine
 
