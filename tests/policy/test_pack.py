@@ -142,7 +142,12 @@ def test_stack_policy_reports_against_the_resource_urn(servicer: Any) -> None:
     assert {d.urn for d in found.values()} == {"urn:ns"}
 
 
-def test_pack_entry_point_serves_the_engine_from_its_own_directory() -> None:
+PACK_VENV_PYTHON = ROOT / "policy" / "venv" / "bin" / "python"
+INTERPRETERS = [sys.executable] + ([str(PACK_VENV_PYTHON)] if PACK_VENV_PYTHON.exists() else [])
+
+
+@pytest.mark.parametrize("python", INTERPRETERS, ids=["dev-venv", "pack-venv"][: len(INTERPRETERS)])
+def test_pack_entry_point_serves_the_engine_from_its_own_directory(python: str) -> None:
     # Run policy/__main__.py the way the engine does (cwd policy/, the file as the program): it must
     # import `policy.*`, print its port and answer GetAnalyzerInfo over gRPC.
     import grpc
@@ -150,7 +155,7 @@ def test_pack_entry_point_serves_the_engine_from_its_own_directory() -> None:
     from pulumi.runtime.proto import analyzer_pb2_grpc
 
     server = subprocess.Popen(
-        [sys.executable, "-u", "__main__.py"], cwd=ROOT / "policy", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [python, "-u", "__main__.py"], cwd=ROOT / "policy", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         assert server.stdout is not None
