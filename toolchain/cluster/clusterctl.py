@@ -38,6 +38,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -321,6 +322,10 @@ def components(layout: Layout, info: Info) -> list[Component]:
             f"--kubeconfig={kc(name)}",
             f"--authentication-kubeconfig={kc(name)}",
             f"--authorization-kubeconfig={kc(name)}",
+            # Clients of their /healthz and /metrics are checked against our CA; there
+            # is no front proxy, so no request-header CA to look up in the cluster.
+            "--authentication-skip-lookup=true",
+            f"--client-ca-file={pki / 'ca.crt'}",
             "--bind-address=127.0.0.1",
             f"--secure-port={port}",
             f"--cert-dir={run / name}",
@@ -458,7 +463,7 @@ class Processes:
             return None
         return pid
 
-    def start(self, component: Component) -> None:
+    def check_ports(self, component: Component) -> None:
         for port in component.ports:
             if not port_free(port):
                 raise ClusterError(
@@ -466,6 +471,9 @@ class Processes:
                     " Stop it, or give this one other ports: PHOENIX_CLUSTER_API_PORT / PHOENIX_CLUSTER_ETCD_PORT"
                     f" (etcd uses PORT..PORT+3) with a fresh PHOENIX_CLUSTER_DIR (now {self.layout.dir})"
                 )
+
+    def start(self, component: Component) -> None:
+        self.check_ports(component)
         self.layout.logs.mkdir(parents=True, exist_ok=True)
         self.layout.run.mkdir(parents=True, exist_ok=True)
         log = self.log_file(component.name)
@@ -590,6 +598,14 @@ def node_ready(node: dict[str, Any]) -> bool:
     return ready and not blocking
 
 
+def lease_fresh(lease: dict[str, Any] | None) -> bool:
+    if not lease or not lease.get("renewTime"):
+        return False
+    renewed = datetime.fromisoformat(lease["renewTime"].replace("Z", "+00:00"))
+    age = (datetime.now(UTC) - renewed).total_seconds()
+    return age < int(lease.get("leaseDurationSeconds") or 40)
+
+
 class Starter:
     def __init__(self, layout: Layout, info: Info) -> None:
         self.layout = layout
@@ -635,6 +651,9 @@ class Starter:
     def run(self) -> None:
         kube = Kube.from_kubeconfig(self.layout.kubeconfig, timeout=5)
         insecure = insecure_context()
+        for name, component in self.comps.items():  # fail before starting anything
+            if self.procs.pid(name) is None:
+                self.procs.check_ports(component)
 
         self.ensure("etcd")
         self.wait("etcd healthy", lambda: '"true"' in _get(f"{self.info.etcd_endpoint}/health")[1], "etcd")
@@ -652,8 +671,14 @@ class Starter:
         self.wait("scheduler healthy", lambda: healthz(self.info.scheduler_port), "kube-scheduler")
 
         def nodes_ready() -> bool:
+            # Ready, untainted, and kwok keeps their leases fresh (so they stay so).
             nodes = kube.get("/api/v1/nodes", labelSelector="type=kwok")["items"]
-            return len([n for n in nodes if node_ready(n)]) >= self.info.nodes
+            leases = {
+                lease["metadata"]["name"]: lease["spec"]
+                for lease in kube.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases")["items"]
+            }
+            fresh = [n for n in nodes if node_ready(n) and lease_fresh(leases.get(n["metadata"]["name"]))]
+            return len(fresh) >= self.info.nodes
 
         self.wait(f"{self.info.nodes} kwok nodes Ready", nodes_ready, "kwok")
 
