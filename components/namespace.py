@@ -15,6 +15,9 @@ from components.spec import PlatformSpec
 POD_SECURITY_VERSION = "v1.37"
 QUOTA_NAME = "phoenix-quota"
 LIMIT_RANGE_NAME = "phoenix-limits"
+# The smallest request a container may make: stops near-zero requests that let the scheduler pack
+# pods without bound. Lowered to the smallest request a service actually makes, so none is refused.
+CONTAINER_REQUEST_FLOOR = {"cpu": "10m", "memory": "16Mi"}
 
 
 def pod_security_labels() -> dict[str, str]:
@@ -59,6 +62,16 @@ def container_maximums(spec: PlatformSpec) -> dict[str, str]:
     return {"cpu": format_cpu(cpu), "memory": format_memory(memory)}
 
 
+def container_minimums(spec: PlatformSpec) -> dict[str, str]:
+    cpu = min(
+        [parse_quantity(CONTAINER_REQUEST_FLOOR["cpu"])] + [parse_quantity(s.resources.requests.cpu) for s in spec.services]
+    )
+    memory = min(
+        [parse_quantity(CONTAINER_REQUEST_FLOOR["memory"])] + [parse_quantity(s.resources.requests.memory) for s in spec.services]
+    )
+    return {"cpu": format_cpu(cpu), "memory": format_memory(memory)}
+
+
 class PlatformNamespace(pulumi.ComponentResource):
     """Namespace with Pod Security Admission labels, a ResourceQuota and a LimitRange."""
 
@@ -90,6 +103,7 @@ class PlatformNamespace(pulumi.ComponentResource):
                 default={"cpu": "250m", "memory": "256Mi"},
                 default_request={"cpu": "50m", "memory": "64Mi"},
                 max=container_maximums(spec),
+                min=container_minimums(spec),
             )
         ]
         claim_sizes = [parse_quantity(service.storage.size) for service in spec.services if service.storage]

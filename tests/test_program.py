@@ -84,7 +84,7 @@ def test_limit_range_sets_defaults_and_maximums(stack: str) -> None:
     limits = run(stack).one("kubernetes:core/v1:LimitRange", "phoenix-limits").props["spec"]["limits"]
     container = next(item for item in limits if item["type"] == "Container")
     assert {"cpu", "memory"} <= set(container["default"]) and {"cpu", "memory"} <= set(container["defaultRequest"])
-    assert {"cpu", "memory"} <= set(container["max"])
+    assert {"cpu", "memory"} <= set(container["max"]) and {"cpu", "memory"} <= set(container["min"])
     assert any(item["type"] == "PersistentVolumeClaim" for item in limits)
 
 
