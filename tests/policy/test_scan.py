@@ -151,3 +151,17 @@ def test_runs_as_a_module_from_the_repository_root(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["findings"] == []
+
+
+def test_lists_and_empty_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = deployment()
+    bad["spec"]["template"]["spec"]["hostIPC"] = True
+    path = tmp_path / "helm.yaml"
+    path.write_text(
+        "---\n# Source: chart/templates/empty.yaml (renders nothing)\n---\n"
+        + yaml.safe_dump_all([{"apiVersion": "v1", "kind": "List", "items": [*SECURE_STACK[:4], bad]}])
+    )
+    status, report = scan_json(capsys, "--config", PROD, str(path))
+    assert status == 1 and report["resources_scanned"] == 5
+    [finding] = report["findings"]
+    assert (finding["policy"], finding["document"]) == ("pss-baseline-host-namespaces", 1)
