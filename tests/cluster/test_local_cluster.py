@@ -4,14 +4,16 @@ program's engine tests rely on, checked against the running API server."""
 from __future__ import annotations
 
 import base64
+import os
 import secrets
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from cluster.fixtures import ApiError, LocalCluster, unique_name, wait_for
+from cluster.fixtures import ROOT, ApiError, LocalCluster, unique_name, wait_for
 
 pytestmark = pytest.mark.engine
 
@@ -132,8 +134,8 @@ def test_secrets_are_encrypted_at_rest(local_cluster: LocalCluster, namespace: s
     stored = kube.get(f"/api/v1/namespaces/{namespace}/secrets/db")
     assert base64.b64decode(stored["data"]["password"]).decode() == plaintext
     # Other resources are stored as they are: etcd is readable, only Secrets are encrypted.
-    config_map = local_cluster.etcd_get(f"/registry/serviceaccounts/{namespace}/default")
-    assert config_map is not None and not config_map.startswith(b"k8s:enc:")
+    account = local_cluster.etcd_get(f"/registry/serviceaccounts/{namespace}/default")
+    assert account is not None and not account.startswith(b"k8s:enc:")
 
 
 def test_wait_for_first_consumer_claim_binds_once_a_pod_uses_it(local_cluster: LocalCluster, namespace: str) -> None:
@@ -209,3 +211,16 @@ def test_deployment_becomes_available(local_cluster: LocalCluster, namespace: st
         return conditions.get("Available") == "True" and status.get("availableReplicas") == 2
 
     wait_for("Deployment web Available with 2 replicas", available)
+
+
+def test_start_again_is_a_no_op_and_env_points_at_the_cluster(local_cluster: LocalCluster) -> None:
+    script = ROOT / "toolchain" / "cluster" / "cluster.sh"
+    env = {**os.environ, "PHOENIX_CLUSTER_DIR": str(local_cluster.dir)}
+    again = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, env=env, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "already running" in again.stderr
+    status = subprocess.run(["bash", str(script), "status"], capture_output=True, text=True, env=env, check=False)
+    assert status.returncode == 0, status.stdout + status.stderr
+    exports = subprocess.run(["bash", str(script), "env"], capture_output=True, text=True, env=env, check=True).stdout
+    assert f"export KUBECONFIG={local_cluster.kubeconfig}" in exports
+    assert f"export PHOENIX_ETCD_ENDPOINT={local_cluster.etcd_endpoint}" in exports
