@@ -1,4 +1,5 @@
-"""Network policy: deny everything, then allow DNS and exactly the declared service-to-service calls."""
+"""Network policy: deny everything, then allow DNS, exactly the declared service-to-service calls, and the
+metrics scraper to each service's metrics port."""
 
 from __future__ import annotations
 
@@ -44,6 +45,24 @@ def ingress_rules(spec: PlatformSpec, service: ServiceSpec) -> list[k8s.networki
             )
         )
     return rules
+
+
+def metrics_scrape_rule(spec: PlatformSpec, service: ServiceSpec) -> k8s.networking.v1.NetworkPolicyIngressRuleArgs:
+    """The Prometheus pods (those pods, in that namespace), to the metrics port only."""
+    scraper = spec.monitoring.scraper
+    return k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+        from_=[
+            k8s.networking.v1.NetworkPolicyPeerArgs(
+                namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: scraper.namespace}),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(scraper.pod_labels)),
+            )
+        ],
+        ports=[_port(service.metrics_port)],
+    )
+
+
+def metrics_policy_name(service: str) -> str:
+    return f"allow-{service}-metrics-scrape"
 
 
 def egress_rules(spec: PlatformSpec, service: ServiceSpec) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
@@ -132,6 +151,18 @@ class NetworkPolicies(pulumi.ComponentResource):
                 opts=child,
             )
             allowed[service.name] = policy.metadata.apply(lambda m: m.name)
+            if spec.monitoring.enabled:
+                # A policy of its own, so the service's own policy keeps to its callers.
+                k8s.networking.v1.NetworkPolicy(
+                    f"{resource_name}-{service.name}-metrics",
+                    metadata=metadata(metrics_policy_name(service.name)),
+                    spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=service_selector(service.name)),
+                        policy_types=["Ingress"],
+                        ingress=[metrics_scrape_rule(spec, service)],
+                    ),
+                    opts=child,
+                )
         self.default_deny_name = default_deny.metadata.apply(lambda m: m.name)
         self.register_outputs(
             {"defaultDeny": self.default_deny_name, "dnsEgress": dns.metadata.apply(lambda m: m.name), "services": allowed}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.image import ServiceImage
+from components.monitoring import PlatformMonitoring
 from components.namespace import PlatformNamespace
 from components.network import NetworkPolicies
 from components.rbac import ServiceIdentity
@@ -16,7 +17,7 @@ from components.workload import Workload, WorkloadInputs
 
 
 class PhoenixPlatform(pulumi.ComponentResource):
-    """Namespace, network policy, storage, and per service: image, identity, secrets and workload."""
+    """Namespace, network policy, storage, per service: image, identity, secrets and workload; and monitoring."""
 
     def __init__(self, resource_name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("phoenix:platform:Platform", resource_name, None, opts)
@@ -56,6 +57,8 @@ class PhoenixPlatform(pulumi.ComponentResource):
             )
             self.images[service.name] = image.ref
             self.dns_names[service.name] = workload.dns_name
+        if spec.monitoring.enabled:
+            PlatformMonitoring(f"{spec.namespace}-monitoring", spec, namespace.name, config.secret_values, opts=child)
         self.register_outputs(
             {"namespace": self.namespace, "images": self.images, "dnsNames": self.dns_names, "claims": self.claims}
         )

@@ -168,6 +168,9 @@ class ServiceSpec(StrictModel):
     image: str | None = None
     build: ImageBuild | None = None
     port: Port
+    # Prometheus metrics, on a port of their own so only the scraper is let in there.
+    metrics_port: Port = 9090
+    metrics_path: AbsolutePath = "/metrics"
     probes: HttpProbes = HttpProbes()
     resources: Resources
     autoscaling: Autoscaling
@@ -185,6 +188,8 @@ class ServiceSpec(StrictModel):
             raise spec_error(("image",), None, "an image reference, or a build section")
         if self.image is not None and not re.match(r"^[a-z0-9][\w.\-/:@]*$", self.image):
             raise spec_error(("image",), self.image, "an image reference such as registry/name@sha256:<digest>")
+        if self.metrics_port == self.port:
+            raise spec_error(("metricsPort",), self.metrics_port, f"a port other than the service port ({self.port})")
         return self
 
 
@@ -210,6 +215,157 @@ class NetworkSpec(StrictModel):
     api_server_port: Port = 443
 
 
+# A Prometheus duration such as 30s, 5m or 1h30m.
+Duration = Annotated[str, Field(pattern=r"^([0-9]+(ms|s|m|h|d|w|y))+$")]
+LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+# Kubernetes label keys (optionally prefixed) and values.
+LabelKey = Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")]
+LabelValue = Annotated[str, Field(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")]
+
+
+class Threshold(StrictModel):
+    """Alert when a share of a limit or capacity stays above `percent` for `for`."""
+
+    percent: Percentage
+    for_: Duration = Field(alias="for")
+
+
+class SeverityThresholds(StrictModel):
+    warning: Threshold
+    critical: Threshold
+
+    @model_validator(mode="after")
+    def _critical_above_warning(self) -> SeverityThresholds:
+        if self.critical.percent <= self.warning.percent:
+            raise spec_error(
+                ("critical", "percent"),
+                self.critical.percent,
+                f"a critical threshold above the warning one ({self.warning.percent})",
+            )
+        return self
+
+
+class RestartThreshold(StrictModel):
+    """Alert (warning) when a service restarts more than `count` times within `window`."""
+
+    count: int = Field(default=2, ge=0)
+    window: Duration = "15m"
+
+
+def _severities(warning: int, critical: int) -> SeverityThresholds:
+    return SeverityThresholds(
+        warning=Threshold(percent=warning, for_="5m"),
+        critical=Threshold(percent=critical, for_="2m"),
+    )
+
+
+class AlertThresholds(StrictModel):
+    """The security guide's alert thresholds; each one can be overridden per stack."""
+
+    container_cpu: SeverityThresholds = Field(default_factory=lambda: _severities(85, 95))
+    container_memory: SeverityThresholds = Field(default_factory=lambda: _severities(85, 95))
+    container_restarts: RestartThreshold = RestartThreshold()
+    node_cpu: Threshold = Threshold(percent=85, for_="5m")
+    node_memory: Threshold = Threshold(percent=85, for_="5m")
+    node_disk: Threshold = Threshold(percent=85, for_="5m")
+    # The window CPU usage is measured over (a rate; at least 4 scrape intervals).
+    cpu_rate_window: Duration = "2m"
+
+
+class ScraperSpec(StrictModel):
+    """The Prometheus pods that scrape the services: only they reach the metrics ports."""
+
+    namespace: DnsLabel = "monitoring"
+    pod_labels: dict[LabelKey, LabelValue] = Field(default_factory=lambda: {"app.kubernetes.io/name": "prometheus"})
+    interval: Duration = "30s"
+
+
+class DashboardSpec(StrictModel):
+    # The label the Grafana dashboard sidecar watches for.
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=lambda: {"grafana_dashboard": "1"})
+    folder: str = "Phoenix"
+
+
+_EMAIL = r"^[^@\s]+@[^@\s]+$"
+
+
+class EmailReceiver(StrictModel):
+    to: Annotated[str, Field(pattern=_EMAIL)]
+    from_: Annotated[str, Field(pattern=_EMAIL)] = Field(alias="from")
+    smarthost: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")]
+    auth_username: str | None = None
+    # The secret config key holding the SMTP password.
+    auth_password_secret: ConfigKey | None = None
+    require_tls: bool = True
+
+
+class SlackReceiver(StrictModel):
+    channel: Annotated[str, Field(pattern=r"^[#@][-_.a-z0-9]+$")]
+    # The secret config key holding the incoming-webhook URL.
+    webhook_url_secret: ConfigKey
+
+
+class PagerDutyReceiver(StrictModel):
+    # The secret config key holding the Events API v2 routing (integration) key.
+    routing_key_secret: ConfigKey
+
+
+class ReceiverSpec(StrictModel):
+    """Where alerts of one severity go: any of email, Slack and PagerDuty."""
+
+    email: EmailReceiver | None = None
+    slack: SlackReceiver | None = None
+    pager_duty: PagerDutyReceiver | None = None
+    repeat_interval: Duration | None = None
+
+    @model_validator(mode="after")
+    def _has_an_integration(self) -> ReceiverSpec:
+        if self.email is None and self.slack is None and self.pager_duty is None:
+            raise spec_error(("email",), None, "at least one of email, slack or pagerDuty")
+        return self
+
+    def secret_keys(self) -> list[str]:
+        keys = [
+            self.email.auth_password_secret if self.email else None,
+            self.slack.webhook_url_secret if self.slack else None,
+            self.pager_duty.routing_key_secret if self.pager_duty else None,
+        ]
+        return [key for key in keys if key is not None]
+
+
+class AlertingSpec(StrictModel):
+    """Alertmanager routing: group, route critical and warning apart, inhibit a warning its critical covers."""
+
+    group_by: list[LabelName] = Field(default_factory=lambda: ["alertname", "environment", "service"], min_length=1)
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+    critical: ReceiverSpec
+    warning: ReceiverSpec
+
+    def secret_keys(self) -> list[str]:
+        return sorted(set(self.critical.secret_keys()) | set(self.warning.secret_keys()))
+
+
+class MonitoringSpec(StrictModel):
+    """Prometheus Operator resources per stack: monitors, alert rules, routing and a Grafana dashboard."""
+
+    enabled: bool = True
+    # Extra labels on the PodMonitors, PrometheusRule and AlertmanagerConfig, for the
+    # operator's selectors (kube-prometheus-stack selects `release: <its release>`).
+    resource_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    scraper: ScraperSpec = ScraperSpec()
+    thresholds: AlertThresholds = AlertThresholds()
+    # Each alert links to <runbookBaseUrl>/<alert name>.
+    runbook_base_url: Annotated[str, Field(pattern=r"^https?://[^\s]+[^/\s]$")] = "https://runbooks.phoenix.example.com/alerts"
+    dashboard: DashboardSpec = DashboardSpec()
+    # No routing (and no AlertmanagerConfig) when left out.
+    alerting: AlertingSpec | None = None
+
+    def secret_keys(self) -> list[str]:
+        return self.alerting.secret_keys() if self.alerting is not None and self.enabled else []
+
+
 class PlatformSpec(StrictModel):
     environment: Environment
     namespace: DnsLabel
@@ -218,6 +374,7 @@ class PlatformSpec(StrictModel):
     storage_class: StorageClassSpec = StorageClassSpec()
     ingress: IngressSpec | None = None
     network: NetworkSpec = NetworkSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
     services: list[ServiceSpec] = Field(min_length=1)
 
     @property

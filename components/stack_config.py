@@ -33,7 +33,7 @@ def load_platform_config(stack: str) -> PlatformConfig:
     raw = _project_config()
     secret_keys = {key for key in raw if runtime_config.is_config_secret(f"{PROJECT_NAMESPACE}:{key}")}
     fields = {name: _decode(value) for name, value in raw.items() if name not in secret_keys}
-    referenced_secrets = _referenced_secret_keys(fields.get("services"))
+    referenced_secrets = _referenced_secret_keys(fields.get("services")) | _alerting_secret_keys(fields.get("monitoring"))
     problems: list[str] = []
 
     # Secret keys live at the top level of the namespace beside the fields; any
@@ -46,7 +46,10 @@ def load_platform_config(stack: str) -> PlatformConfig:
             f"set with `pulumi config set --secret {PROJECT_NAMESPACE}:{key}` (value not shown)"
         )
     for key in sorted(secret_keys - referenced_secrets):
-        problems.append(f"{PROJECT_NAMESPACE}:{key} is a secret no service lists in its `secrets`; allowed: remove it")
+        problems.append(
+            f"{PROJECT_NAMESPACE}:{key} is a secret no service lists in its `secrets` and no alerting receiver names; "
+            "allowed: remove it"
+        )
 
     try:
         spec = PlatformSpec.model_validate(spec_input)
@@ -61,6 +64,12 @@ def load_platform_config(stack: str) -> PlatformConfig:
                     f"{PROJECT_NAMESPACE}:services[{index}].secrets[{secret_index}] = {key!r} names a secret "
                     f"that is not set; allowed: a key set with `pulumi config set --secret {PROJECT_NAMESPACE}:{key}`"
                 )
+    for path, key in _alerting_secret_references(spec):
+        if key not in secret_keys and key not in fields:
+            problems.append(
+                f"{PROJECT_NAMESPACE}:{path} = {key!r} names a secret that is not set; "
+                f"allowed: a key set with `pulumi config set --secret {PROJECT_NAMESPACE}:{key}`"
+            )
     if problems:
         raise ConfigError(_message(stack, problems))
 
@@ -91,6 +100,47 @@ def _referenced_secret_keys(services: Any) -> set[str]:
     return {
         key for service in services if isinstance(service, dict) for key in service.get("secrets") or [] if isinstance(key, str)
     }
+
+
+# Where alerting receivers name their secret config keys: (integration, key field).
+_ALERTING_SECRET_FIELDS = (
+    ("email", "authPasswordSecret"),
+    ("slack", "webhookUrlSecret"),
+    ("pagerDuty", "routingKeySecret"),
+)
+
+
+def _alerting_secret_keys(monitoring: Any) -> set[str]:
+    """Secret keys the (not yet validated) monitoring config names, so they count as referenced."""
+    alerting = monitoring.get("alerting") if isinstance(monitoring, dict) else None
+    if not isinstance(alerting, dict):
+        return set()
+    keys = set()
+    for severity in ("critical", "warning"):
+        receiver = alerting.get(severity)
+        for integration, field in _ALERTING_SECRET_FIELDS:
+            section = receiver.get(integration) if isinstance(receiver, dict) else None
+            key = section.get(field) if isinstance(section, dict) else None
+            if isinstance(key, str):
+                keys.add(key)
+    return keys
+
+
+def _alerting_secret_references(spec: PlatformSpec) -> list[tuple[str, str]]:
+    """(config path, secret key) for each secret the validated alerting config needs."""
+    alerting = spec.monitoring.alerting
+    if alerting is None or not spec.monitoring.enabled:
+        return []
+    references = []
+    for severity, receiver in (("critical", alerting.critical), ("warning", alerting.warning)):
+        where = f"monitoring.alerting.{severity}"
+        if receiver.email is not None and receiver.email.auth_password_secret is not None:
+            references.append((f"{where}.email.authPasswordSecret", receiver.email.auth_password_secret))
+        if receiver.slack is not None:
+            references.append((f"{where}.slack.webhookUrlSecret", receiver.slack.webhook_url_secret))
+        if receiver.pager_duty is not None:
+            references.append((f"{where}.pagerDuty.routingKeySecret", receiver.pager_duty.routing_key_secret))
+    return references
 
 
 def _describe(issue: Any) -> str:

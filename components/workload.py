@@ -15,6 +15,9 @@ from components.spec import IngressSpec, ServiceSpec
 # A fixed, non-root identity that matches the USER of the Phoenix images.
 RUN_AS_USER = 10001
 PORT_NAME = "http"
+# Prometheus metrics: only the scraper may reach this port (components.network).
+METRICS_PORT_NAME = "metrics"
+METRICS_PORT_ENV = "PHOENIX_METRICS_PORT"
 
 
 @dataclass(frozen=True)
@@ -117,13 +120,18 @@ def topology_spread(service: ServiceSpec) -> list[k8s.core.v1.TopologySpreadCons
 def pod_spec(service: ServiceSpec, profile: EnvironmentProfile, inputs: WorkloadInputs) -> k8s.core.v1.PodSpecArgs:
     volumes, mounts = volumes_and_mounts(service, inputs)
     env = [k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in sorted(service.env.items())]
+    if METRICS_PORT_ENV not in service.env:
+        env.append(k8s.core.v1.EnvVarArgs(name=METRICS_PORT_ENV, value=str(service.metrics_port)))
     if service.secrets:
         env.append(k8s.core.v1.EnvVarArgs(name="PHOENIX_SECRETS_DIR", value=SECRETS_MOUNT_PATH))
     container = k8s.core.v1.ContainerArgs(
         name=service.name,
         image=inputs.image,
         image_pull_policy="IfNotPresent",
-        ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=service.port, protocol="TCP")],
+        ports=[
+            k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=service.port, protocol="TCP"),
+            k8s.core.v1.ContainerPortArgs(name=METRICS_PORT_NAME, container_port=service.metrics_port, protocol="TCP"),
+        ],
         env=env,
         resources=k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": service.resources.requests.cpu, "memory": service.resources.requests.memory},

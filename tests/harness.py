@@ -24,6 +24,10 @@ PROJECT = "phoenix"
 TEST_SECRET_VALUES = {
     "secretsMasterKey": "test-master-key-0123456789abcdef",
     "memoryStoreApiKey": "test-memory-api-key-fedcba9876543210",
+    # The alerting receivers' credentials (phoenix:monitoring.alerting).
+    "alertSlackWebhookUrl": "https://hooks.slack.com/services/T0TEST/B0TEST/test-slack-webhook-0123",
+    "alertPagerDutyRoutingKey": "test-pagerduty-routing-key-0123456789ab",
+    "alertSmtpPassword": "test-smtp-password-9876543210",
 }
 
 

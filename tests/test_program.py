@@ -19,6 +19,7 @@ COMPONENT_TYPES = {
     "phoenix:platform:Rbac",
     "phoenix:platform:Secrets",
     "phoenix:platform:Workload",
+    "phoenix:platform:Monitoring",
 }
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
