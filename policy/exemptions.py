@@ -82,7 +82,7 @@ def identities(resource: Resource) -> set[str]:
         return names
     name = resource.name
     if resource.package == "kubernetes" and (namespace or resource.kind not in CLUSTER_SCOPED_KINDS):
-        scoped = f"{namespace or 'default'}/{name}"
+        scoped = f"{resource.effective_namespace}/{name}"
     else:
         scoped = name
     names.update({scoped, f"{resource.kind}/{scoped}"})

@@ -65,6 +65,9 @@ class Resource:
     props: Mapping[str, Any]
     logical_name: str
     urn: str = ""
+    provider_namespace: str | None = None
+    """The default namespace of the Pulumi Kubernetes provider that manages the resource, which
+    applies when metadata.namespace is absent."""
 
     @property
     def package(self) -> str:
@@ -99,6 +102,12 @@ class Resource:
         """metadata.namespace as written; None when absent (Kubernetes then uses "default")."""
         value = self.metadata.get("namespace")
         return value if isinstance(value, str) and value else None
+
+    @property
+    def effective_namespace(self) -> str:
+        """The namespace a namespaced resource lands in: metadata.namespace, else the provider's
+        default namespace, else "default"."""
+        return self.namespace or self.provider_namespace or "default"
 
     def describe(self) -> str:
         return f"{self.kind} {self.name}"

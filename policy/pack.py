@@ -17,12 +17,14 @@ from pulumi_policy import (
     PolicyComplianceFramework,
     PolicyConfigSchema,
     PolicyPack,
+    PolicyProviderResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from policy.config import effective_properties, schema_properties
 from policy.evaluation import resource_violations, stack_violations, today
@@ -52,6 +54,17 @@ def _common(policy: Policy) -> dict[str, Any]:
     }
 
 
+def provider_namespace(provider: PolicyProviderResource | None) -> str | None:
+    """The default namespace a Kubernetes provider resource is configured with, if known."""
+    if provider is None or not provider.resource_type.startswith("pulumi:providers:kubernetes"):
+        return None
+    try:
+        namespace = provider.props.get("namespace")
+    except UnknownValueError:
+        return None  # fall back to "default", the stricter reading for the namespace policies
+    return namespace if isinstance(namespace, str) and namespace else None
+
+
 def with_fix(policy: Policy, message: str) -> str:
     """The violation message with the remediation, which the CLI does not print on its own."""
     return f"{message}\nFix: {policy.remediation}"
@@ -62,7 +75,7 @@ def crossguard_policy(policy: Policy) -> pulumi_policy.Policy:
         resource_policy = policy
 
         def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-            resource = Resource(args.resource_type, args.props, args.name, args.urn)
+            resource = Resource(args.resource_type, args.props, args.name, args.urn, provider_namespace(args.provider))
             properties = effective_properties(resource_policy, args.get_config())
             for message in resource_violations(resource_policy, resource, properties, today()):
                 report_violation(with_fix(resource_policy, message), None)
@@ -72,7 +85,7 @@ def crossguard_policy(policy: Policy) -> pulumi_policy.Policy:
     stack_policy = policy
 
     def validate_stack(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [Resource(r.resource_type, r.props, r.name, r.urn) for r in args.resources]
+        resources = [Resource(r.resource_type, r.props, r.name, r.urn, provider_namespace(r.provider)) for r in args.resources]
         properties = effective_properties(stack_policy, args.get_config())
         for resource, message in stack_violations(stack_policy, resources, properties, today()):
             report_violation(with_fix(stack_policy, message), resource.urn if resource is not None else None)

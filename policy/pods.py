@@ -88,4 +88,4 @@ def uses_user_namespace(pod: PodTemplate) -> bool:
 
 def workload_namespace(resource: Resource) -> str:
     """The namespace a namespaced resource lands in ("default" when none is written)."""
-    return resource.namespace or "default"
+    return resource.effective_namespace

@@ -76,7 +76,7 @@ def liveness_and_readiness_probes(resource: Resource, _config: PolicyConfig) -> 
 def not_in_forbidden_namespace(resource: Resource, config: PolicyConfig) -> list[str]:
     namespace = workload_namespace(resource)
     if namespace in strings(config.get("forbiddenNamespaces")):
-        written = "" if resource.namespace else " (no metadata.namespace, so the default namespace)"
+        written = "" if resource.namespace else " (no metadata.namespace, so the provider's or the default namespace)"
         return [f"runs in namespace {namespace}{written}"]
     return []
 

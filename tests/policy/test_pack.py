@@ -167,3 +167,17 @@ def test_pack_entry_point_serves_the_engine_from_its_own_directory(python: str) 
     finally:
         server.kill()
         server.wait(timeout=30)
+
+
+def test_namespace_defaults_to_the_providers_namespace(servicer: Any) -> None:
+    configure(servicer, ROOT / "policy" / "config" / "prod.json")
+    unscoped = deployment()
+    del unscoped["metadata"]["namespace"]
+    request = proto.AnalyzeRequest(type="kubernetes:apps/v1:Deployment", name="api", urn="urn:api", properties=struct(unscoped))
+    assert "workload-forbidden-namespace" in {d.policyName for d in servicer.Analyze(request, None).diagnostics}
+    request.provider.CopyFrom(
+        proto.AnalyzerProviderResource(
+            type="pulumi:providers:kubernetes", name="apps", urn="urn:provider", properties=struct({"namespace": "phoenix-prod"})
+        )
+    )
+    assert "workload-forbidden-namespace" not in {d.policyName for d in servicer.Analyze(request, None).diagnostics}
