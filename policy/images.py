@@ -13,7 +13,7 @@ from pulumi_policy import Severity
 from policy.fields import field, mapping, strings
 from policy.model import PolicyConfig, PulumiSecret, Resource, ResourcePolicy, cis, nsa
 from policy.pods import POD_BEARING, containers, pod_template
-from policy.secrets import secret_like_entry
+from policy.secrets import secret_like_entry, secret_like_name
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 DEFAULT_REGISTRY = "docker.io"
@@ -131,11 +131,7 @@ def image_build_args_hold_no_secrets(resource: Resource, _config: PolicyConfig) 
     messages = []
     for key, value in build.build_args.items():
         reason = "it is a Pulumi secret" if isinstance(value, PulumiSecret) else secret_like_entry(key, value)
-        if (
-            reason is None
-            and isinstance(key, str)
-            and re.search(r"(?i)pass|secret|token|credential|api[_-]?key|private[_-]?key", key)
-        ):
+        if reason is None and isinstance(key, str) and secret_like_name(key):
             reason = "its name says it holds a secret"
         if reason:
             messages.append(f"build arg {key} carries a secret ({reason}); build args are stored in the image history")
