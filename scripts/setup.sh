@@ -3,8 +3,10 @@
 #   .venv        the program's runtime (Pulumi.yaml)          <- requirements.txt
 #   policy/venv  the policy pack's runtime (PulumiPolicy.yaml) <- policy/requirements.txt
 #   .venv-dev    tests, lint, type checks                      <- requirements-dev.txt
-# then the toolchain (Pulumi, its Python host, the Kubernetes provider, the
-# local cluster's binaries; see toolchain/install.sh).
+# then promtool and amtool (Debian's prometheus and prometheus-alertmanager,
+# for the alert rule and routing tests), then the toolchain (Pulumi, its Python
+# host, the Kubernetes provider, the local cluster's binaries; see
+# toolchain/install.sh).
 #
 #   scripts/setup.sh [--python-only]
 set -euo pipefail
@@ -32,6 +34,30 @@ venv .venv requirements.txt
 venv policy/venv policy/requirements.txt
 venv .venv-dev requirements-dev.txt requirements.txt requirements-build.txt policy/requirements.txt
 say "virtualenvs ready"
+
+# monitoring_tools: promtool, amtool and the Alertmanager binary from Debian's packages, when
+# missing. Their services are never started: policy-rc.d denies it for the install.
+monitoring_tools() {
+  if command -v promtool >/dev/null && command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null; then
+    return
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    say "promtool/amtool missing and not root on Debian: install packages prometheus and prometheus-alertmanager"
+    return
+  fi
+  say "installing promtool and amtool (Debian packages prometheus, prometheus-alertmanager)"
+  local guard=/usr/sbin/policy-rc.d
+  if [ ! -e "$guard" ]; then
+    printf '#!/bin/sh\n# phoenix setup: no service starts during this install\nexit 101\n' > "$guard"
+    chmod 0755 "$guard"
+    trap "rm -f '$guard'" EXIT
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >&2
+  say "promtool $(promtool --version 2>&1 | head -1 | cut -d' ' -f3), amtool $(amtool --version 2>&1 | head -1 | cut -d' ' -f3)"
+}
+monitoring_tools
 
 if [ "${1:-}" != "--python-only" ]; then
   bash toolchain/install.sh

@@ -18,15 +18,21 @@ SERVICE_DIR = Path(__file__).resolve().parent.parent / "services" / "orchestrato
 
 
 @pytest.fixture
-def base_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    """(app URL, metrics URL) of a running service."""
     (tmp_path / "masterKey").write_text("never-shown-value")
     monkeypatch.setenv("PHOENIX_SECRETS_DIR", str(tmp_path))
-    server = serve("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    servers = serve("127.0.0.1", 0, 0)
+    thread = threading.Thread(target=servers.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    yield f"http://127.0.0.1:{servers.app.server_address[1]}", f"http://127.0.0.1:{servers.metrics.server_address[1]}"
+    servers.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def base_url(urls: tuple[str, str]) -> str:
+    return urls[0]
 
 
 def get(url: str) -> tuple[int, str]:
@@ -37,15 +43,37 @@ def get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def test_health_readiness_and_metrics(base_url: str) -> None:
+def test_health_readiness_and_metrics(urls: tuple[str, str]) -> None:
+    base_url, metrics_url = urls
     assert get(f"{base_url}/healthz") == (200, "ok\n")
     assert get(f"{base_url}/readyz") == (200, "ready\n")
     assert get(f"{base_url}/nope")[0] == 404
-    status, metrics = get(f"{base_url}/metrics")
+    status, metrics = get(f"{metrics_url}/metrics")
     assert status == 200
     assert 'phoenix_http_requests_total{path="/healthz",status="200"} 1' in metrics
     assert 'phoenix_http_requests_total{path="other",status="404"} 1' in metrics
     assert re.search(r"^phoenix_uptime_seconds \d+\.\d+$", metrics, re.MULTILINE)
+
+
+def test_metrics_only_on_the_metrics_port_and_nothing_else_there(urls: tuple[str, str]) -> None:
+    base_url, metrics_url = urls
+    # The app port is what callers and the ingress reach: no metrics there.
+    assert get(f"{base_url}/metrics")[0] == 404
+    for path in ("/healthz", "/readyz", "/"):
+        assert get(f"{metrics_url}{path}")[0] == 404
+    status, metrics = get(f"{metrics_url}/metrics")
+    assert status == 200
+    assert 'phoenix_http_requests_total{path="other",status="404"} 1' in metrics, "the probe of /metrics on the app port"
+    assert "# TYPE phoenix_uptime_seconds gauge" in metrics
+
+
+def test_metrics_port_is_the_one_the_platform_scrapes() -> None:
+    from components.spec import ServiceSpec
+
+    dockerfile = (SERVICE_DIR / "Dockerfile").read_text()
+    default = ServiceSpec.model_fields["metrics_port"].default
+    assert f"PHOENIX_METRICS_PORT={default}" in dockerfile
+    assert re.search(rf"^EXPOSE .*\b{default}\b", dockerfile, re.MULTILINE)
 
 
 def test_root_lists_secret_names_never_values(base_url: str) -> None:
