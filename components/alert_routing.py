@@ -32,12 +32,16 @@ SLACK_KEY = "slack-webhook-url"
 PAGERDUTY_KEY = "pagerduty-routing-key"
 SMTP_KEY = "smtp-password"
 
-SLACK_TITLE = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }} {{ .CommonLabels.service }})"
+SLACK_TITLE = (
+    "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.environment }} {{ .CommonLabels.service }})"
+)
 SLACK_TEXT = (
     "{{ range .Alerts }}*{{ .Labels.severity }}*: {{ .Annotations.summary }}\n"
     "{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}"
 )
 PAGERDUTY_DESCRIPTION = "{{ .CommonAnnotations.summary }}"
+# The plain configuration's root receiver: alerts of other namespaces are not this stack's.
+UNROUTED_RECEIVER = "unrouted"
 
 
 def alerting_secret_name(spec: PlatformSpec) -> str:
@@ -223,15 +227,17 @@ def alertmanager_yaml(spec: PlatformSpec, credentials: dict[str, str], integrati
     ]
     return {
         "route": {
-            "receiver": receiver_name(spec, "warning"),
+            "receiver": UNROUTED_RECEIVER,
             "group_by": list(alerting.group_by),
             "group_wait": alerting.group_wait,
             "group_interval": alerting.group_interval,
             "repeat_interval": alerting.repeat_interval,
             # As the operator does for an AlertmanagerConfig: only this stack's namespace.
-            "routes": [{"receiver": receiver_name(spec, "warning"), "matchers": [f'namespace="{spec.namespace}"'], "routes": routes}],
+            "routes": [
+                {"receiver": receiver_name(spec, "warning"), "matchers": [f'namespace="{spec.namespace}"'], "routes": routes}
+            ],
         },
-        "receivers": receivers,
+        "receivers": [{"name": UNROUTED_RECEIVER}, *receivers],
         "inhibit_rules": [
             {
                 "source_matchers": ['severity="critical"', f'namespace="{spec.namespace}"'],

@@ -85,10 +85,7 @@ def service_restarts(namespace: str, container: str, window: str) -> str:
     window's edges, so 2 restarts could read as 2.1 and page for nothing.
     """
     series = f"kube_pod_container_status_restarts_total{_selector(namespace, container)}"
-    return (
-        f"sum by (namespace, container) "
-        f"(max_over_time({series}[{window}]) - min_over_time({series}[{window}]))"
-    )
+    return f"sum by (namespace, container) (max_over_time({series}[{window}]) - min_over_time({series}[{window}]))"
 
 
 def node_cpu_ratio(window: str) -> str:
@@ -107,8 +104,7 @@ def node_disk_ratio() -> str:
     selector = f'{{fstype!~"{PSEUDO_FILESYSTEMS}"}}'
     keys = "instance, device, mountpoint"
     return (
-        f"1 - max by ({keys}) (node_filesystem_avail_bytes{selector})\n"
-        f"  / max by ({keys}) (node_filesystem_size_bytes{selector})"
+        f"1 - max by ({keys}) (node_filesystem_avail_bytes{selector})\n  / max by ({keys}) (node_filesystem_size_bytes{selector})"
     )
 
 
@@ -192,7 +188,7 @@ def service_rules(spec: PlatformSpec, service: ServiceSpec) -> list[dict[str, An
             "warning",
             service.name,
             f"{service.name} ({spec.environment}) restarted more than {restarts.count} times in {restarts.window}",
-            f"Containers of service {service.name} in {namespace} restarted {{{{ printf \"%.0f\" $value }}}} times "
+            f'Containers of service {service.name} in {namespace} restarted {{{{ printf "%.0f" $value }}}} times '
             f"in the last {restarts.window} (warning above {restarts.count}).",
         ),
     ]

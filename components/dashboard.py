@@ -58,17 +58,17 @@ def _timeseries(
     }
 
 
-def _usage_panel(
-    spec: PlatformSpec, service: ServiceSpec, panel_id: int, y: int, x: int, resource: str
-) -> dict[str, Any]:
+def _usage_panel(spec: PlatformSpec, service: ServiceSpec, panel_id: int, y: int, x: int, resource: str) -> dict[str, Any]:
     thresholds = spec.monitoring.thresholds
     namespace = spec.namespace
     if resource == "cpu":
         usage = alert_rules.container_cpu_usage(namespace, service.name, thresholds.cpu_rate_window)
         levels, unit, title = thresholds.container_cpu, "short", "CPU (cores)"
+        alert = alert_rules.CPU_ALERT
     else:
         usage = alert_rules.container_memory_usage(namespace, service.name)
         levels, unit, title = thresholds.container_memory, "bytes", "Memory (working set)"
+        alert = alert_rules.MEMORY_ALERT
     limit = f"max({alert_rules.container_limit(namespace, service.name, resource)})"
     warning, critical = levels.warning, levels.critical
     warning_name = f"warning ({warning.percent}% for {warning.for_})"
@@ -84,9 +84,12 @@ def _usage_panel(
             _target("D", f"{alert_rules.ratio(critical.percent)} * {limit}", critical_name),
         ],
         (x, y),
-        [_line_color("limit", "purple", dashed=False), _line_color(warning_name, WARNING_COLOR), _line_color(critical_name, CRITICAL_COLOR)],
-        f"Per pod, against the container limit and the {alert_rules.CPU_ALERT if resource == 'cpu' else alert_rules.MEMORY_ALERT} "
-        "thresholds.",
+        [
+            _line_color("limit", "purple", dashed=False),
+            _line_color(warning_name, WARNING_COLOR),
+            _line_color(critical_name, CRITICAL_COLOR),
+        ],
+        f"Per pod, against the container limit and the {alert} thresholds.",
     )
 
 
@@ -127,7 +130,14 @@ def _replica_panel(spec: PlatformSpec, service: ServiceSpec, panel_id: int, y: i
 
 
 def _row(panel_id: int, title: str, y: int) -> dict[str, Any]:
-    return {"id": panel_id, "type": "row", "title": title, "collapsed": False, "gridPos": {"x": 0, "y": y, "w": 24, "h": 1}, "panels": []}
+    return {
+        "id": panel_id,
+        "type": "row",
+        "title": title,
+        "collapsed": False,
+        "gridPos": {"x": 0, "y": y, "w": 24, "h": 1},
+        "panels": [],
+    }
 
 
 def _host_panels(spec: PlatformSpec, first_id: int, y: int) -> list[dict[str, Any]]:

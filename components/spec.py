@@ -252,11 +252,12 @@ class RestartThreshold(StrictModel):
     window: Duration = "15m"
 
 
+def _threshold(percent: int, duration: str) -> Threshold:
+    return Threshold.model_validate({"percent": percent, "for": duration})
+
+
 def _severities(warning: int, critical: int) -> SeverityThresholds:
-    return SeverityThresholds(
-        warning=Threshold(percent=warning, for_="5m"),
-        critical=Threshold(percent=critical, for_="2m"),
-    )
+    return SeverityThresholds(warning=_threshold(warning, "5m"), critical=_threshold(critical, "2m"))
 
 
 class AlertThresholds(StrictModel):
@@ -265,9 +266,9 @@ class AlertThresholds(StrictModel):
     container_cpu: SeverityThresholds = Field(default_factory=lambda: _severities(85, 95))
     container_memory: SeverityThresholds = Field(default_factory=lambda: _severities(85, 95))
     container_restarts: RestartThreshold = RestartThreshold()
-    node_cpu: Threshold = Threshold(percent=85, for_="5m")
-    node_memory: Threshold = Threshold(percent=85, for_="5m")
-    node_disk: Threshold = Threshold(percent=85, for_="5m")
+    node_cpu: Threshold = _threshold(85, "5m")
+    node_memory: Threshold = _threshold(85, "5m")
+    node_disk: Threshold = _threshold(85, "5m")
     # The window CPU usage is measured over (a rate; at least 4 scrape intervals).
     cpu_rate_window: Duration = "2m"
 

@@ -90,7 +90,9 @@ def make_handler(metrics: Metrics, state: dict[str, bool]) -> type[BaseHTTPReque
                 self._send(HTTPStatus.OK, "text/plain", "ok\n")
             elif path == "/readyz":
                 ready = state["ready"]
-                self._send(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, "text/plain", "ready\n" if ready else "starting\n")
+                self._send(
+                    HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, "text/plain", "ready\n" if ready else "starting\n"
+                )
             elif path == "/":
                 body = {"service": "orchestrator", "secrets": loaded_secret_names(os.environ.get("PHOENIX_SECRETS_DIR"))}
                 self._send(HTTPStatus.OK, "application/json", json.dumps(body) + "\n")

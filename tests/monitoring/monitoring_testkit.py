@@ -255,7 +255,12 @@ def container_cases(spec: PlatformSpec, service: ServiceSpec, rules: list[dict[s
     start = 4 * step
     burst = ["0"] * (start // step) + [str(k) for k in range(1, restarts.count + 2)]
     last = start + restarts.count * step
-    restart_labels = {"namespace": spec.namespace, "container": service.name, "service": service.name, "environment": spec.environment}
+    restart_labels = {
+        "namespace": spec.namespace,
+        "container": service.name,
+        "service": service.name,
+        "environment": spec.environment,
+    }
     horizon = last + 5 * step
     cases.append(
         Case(
@@ -322,7 +327,9 @@ def node_cases(spec: PlatformSpec, rules: list[dict[str, Any]]) -> list[Case]:
             if alert == alert_rules.NODE_CPU_ALERT:
                 series = [
                     _series("node_cpu_seconds_total", {**node, "cpu": "0", "mode": "user"}, f"0+{_number(share * step)}x{n}"),
-                    _series("node_cpu_seconds_total", {**node, "cpu": "0", "mode": "idle"}, f"0+{_number((1 - share) * step)}x{n}"),
+                    _series(
+                        "node_cpu_seconds_total", {**node, "cpu": "0", "mode": "idle"}, f"0+{_number((1 - share) * step)}x{n}"
+                    ),
                 ]
                 labels = node
             elif alert == alert_rules.NODE_MEMORY_ALERT:

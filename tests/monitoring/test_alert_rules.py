@@ -15,7 +15,16 @@ from typing import Any
 
 import pytest
 from harness import run_program, stack_config
-from monitoring_testkit import OVERRIDES, Case, all_cases, config_with_thresholds, platform_spec, promtool_test_file, run_tool, write_yaml
+from monitoring_testkit import (
+    OVERRIDES,
+    Case,
+    all_cases,
+    config_with_thresholds,
+    platform_spec,
+    promtool_test_file,
+    run_tool,
+    write_yaml,
+)
 
 from components import alert_rules
 from components.spec import PlatformSpec
@@ -52,9 +61,7 @@ def rule_file(variant: str, directory: Path) -> Path:
 
 def _cases() -> list[tuple[str, Case]]:
     return [
-        (variant, case)
-        for variant in VARIANTS
-        for case in all_cases(spec_of(variant), alert_rules.rule_groups(spec_of(variant)))
+        (variant, case) for variant in VARIANTS for case in all_cases(spec_of(variant), alert_rules.rule_groups(spec_of(variant)))
     ]
 
 
