@@ -72,6 +72,15 @@ def test_amtool_check_config_rejects_a_broken_routing(tmp_path: Path) -> None:
     assert "nobody" in checked.stdout + checked.stderr
 
 
+@pytest.mark.parametrize("template", ["SLACK_TITLE", "SLACK_TEXT", "PAGERDUTY_DESCRIPTION"])
+def test_notification_templates_render(template: str, tmp_path: Path) -> None:
+    # amtool check-config does not parse the receivers' templates; amtool template render does.
+    (tmp_path / "none.tmpl").write_text('{{ define "none" }}{{ end }}')
+    text = getattr(alert_routing, template)
+    rendered = run_tool("amtool", "template", "render", f"--template.glob={tmp_path / 'none.tmpl'}", f"--template.text={text}")
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+
+
 def _route(path: Path, *labels: str) -> str:
     routed = run_tool("amtool", "config", "routes", "test", f"--config.file={path}", *labels)
     assert routed.returncode == 0, routed.stdout + routed.stderr
