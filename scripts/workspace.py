@@ -26,10 +26,22 @@ def local_state(document: dict[str, Any]) -> dict[str, Any]:
     kept: dict[str, Any] = {}
     if "encryptionsalt" in document:
         kept["encryptionsalt"] = document["encryptionsalt"]
-    secrets = {key: value for key, value in (document.get("config") or {}).items() if isinstance(value, dict) and "secure" in value}
+    secrets = {
+        key: value for key, value in (document.get("config") or {}).items() if isinstance(value, dict) and "secure" in value
+    }
     if secrets:
         kept["config"] = secrets
     return kept
+
+
+def _strings_in(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_strings_in(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_strings_in(v) for v in value))
+    return set()
 
 
 def prepare(stack: str, directory: Path, config_from: Path) -> Path:
@@ -42,8 +54,9 @@ def prepare(stack: str, directory: Path, config_from: Path) -> Path:
     previous = yaml.safe_load(stack_file.read_text()) if stack_file.exists() else {}
     committed = yaml.safe_load(config_from.read_text()) or {}
     kept = local_state(previous or {})
-    referenced = {f"phoenix:{key}" for service in (committed.get("config") or {}).get("phoenix:services", []) for key in service.get("secrets", [])}
-    kept["config"] = {key: value for key, value in kept.get("config", {}).items() if key in referenced}
+    # Secrets are named by config values (services[].secrets, ...Secret: keys); one no value names any more is dropped.
+    referenced = _strings_in(committed.get("config") or {})
+    kept["config"] = {key: value for key, value in kept.get("config", {}).items() if key.split(":", 1)[-1] in referenced}
     document = {**committed, **{k: v for k, v in kept.items() if k != "config"}}
     document["config"] = {**(committed.get("config") or {}), **kept.get("config", {})}
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
