@@ -80,7 +80,8 @@ def manifest(props: dict[str, Any], secret_paths: set[str] | None = None) -> dic
     leading = ["apiVersion", "kind", "metadata"]
     ordered = {key: props[key] for key in leading if key in props}
     ordered.update({key: value for key, value in props.items() if key not in leading})
-    return normalise(ordered)
+    normalised: dict[str, Any] = normalise(ordered)
+    return normalised
 
 
 def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
