@@ -224,3 +224,12 @@ def test_start_again_is_a_no_op_and_env_points_at_the_cluster(local_cluster: Loc
     exports = subprocess.run(["bash", str(script), "env"], capture_output=True, text=True, env=env, check=True).stdout
     assert f"export KUBECONFIG={local_cluster.kubeconfig}" in exports
     assert f"export PHOENIX_ETCD_ENDPOINT={local_cluster.etcd_endpoint}" in exports
+
+
+def test_start_applies_the_monitoring_stand_in_crds(local_cluster: LocalCluster) -> None:
+    manifests = ROOT / "tests" / "monitoring" / "stand_in_crds.yaml"
+    if not manifests.is_file():
+        pytest.skip("no stand-in CRDs in this checkout")
+    kube = local_cluster.kube()
+    crd = kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/podmonitors.monitoring.coreos.com")
+    assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}.get("Established") == "True"

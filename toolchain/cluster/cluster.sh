@@ -27,6 +27,9 @@
 # PHOENIX_CLUSTER_ETCD_PORT. PHOENIX_CLUSTER_NODES (1-3, default 3) and
 # PHOENIX_CLUSTER_PROVISIONERS (comma list of CSI driver names the stand-in
 # provisions for; default: every provisioner nothing else serves) likewise.
+# Every start also applies PHOENIX_CLUSTER_MANIFESTS (colon-separated YAML files;
+# default tests/monitoring/stand_in_crds.yaml, the schemaless stand-ins for the
+# Prometheus Operator's CRDs) and waits for their CRDs to be Established.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

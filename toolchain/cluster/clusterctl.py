@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -606,6 +607,54 @@ def lease_fresh(lease: dict[str, Any] | None) -> bool:
     return age < int(lease.get("leaseDurationSeconds") or 40)
 
 
+def manifest_files() -> list[Path]:
+    """Manifests every start applies: $PHOENIX_CLUSTER_MANIFESTS (colon-separated), or by
+    default the monitoring stand-in CRDs, schemaless copies of the Prometheus Operator's
+    kinds so the program's PodMonitors and rules apply here (README "Monitoring and alerts")."""
+    configured = os.environ.get("PHOENIX_CLUSTER_MANIFESTS")
+    if configured is not None:
+        return [Path(p) for p in configured.split(":") if p]
+    default = ROOT / "tests" / "monitoring" / "stand_in_crds.yaml"
+    return [default] if default.is_file() else []
+
+
+def _top_level(doc: str, key: str, indent: str = "") -> str | None:
+    match = re.search(rf"^{indent}{key}:[ \t]*['\"]?([^'\"\s#]+)", doc, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def apply_manifests(kube: Kube, path: Path) -> list[tuple[str, str]]:
+    """Creates or (server-side) applies each document of a YAML file; the API server
+    parses the YAML, so only apiVersion, kind and namespace are read here.
+    Returns (kind, name) of each object."""
+    applied = []
+    for doc in re.split(r"^---[ \t]*$", path.read_text(), flags=re.MULTILINE):
+        api_version, kind = _top_level(doc, "apiVersion"), _top_level(doc, "kind")
+        if not api_version or not kind:
+            continue  # only comments
+        group_path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        resource = next((r for r in kube.get(group_path)["resources"] if r["kind"] == kind and "/" not in r["name"]), None)
+        if resource is None:
+            raise ClusterError(f"{path}: the API server serves no {kind} in {api_version}")
+        collection = group_path
+        if resource["namespaced"]:
+            collection += f"/namespaces/{_top_level(doc, 'namespace', '  ') or 'default'}"
+        collection += f"/{resource['name']}"
+        try:
+            created = kube.request("POST", collection, doc.encode(), content_type="application/yaml")
+            name = created["metadata"]["name"]
+        except ApiError as err:
+            if err.status != 409 or not err.details.get("name"):
+                raise ClusterError(f"{path}: cannot create the {kind}: {err}") from None
+            name = err.details["name"]
+            params = {"fieldManager": "phoenix-local-cluster", "force": "true"}
+            kube.request(
+                "PATCH", f"{collection}/{name}", doc.encode(), params=params, content_type="application/apply-patch+yaml"
+            )
+        applied.append((kind, name))
+    return applied
+
+
 class Starter:
     def __init__(self, layout: Layout, info: Info) -> None:
         self.layout = layout
@@ -686,6 +735,21 @@ class Starter:
             return kube.get_or_none("/api/v1/namespaces/default/serviceaccounts/default") is not None
 
         self.wait("default ServiceAccount", default_sa, "kube-controller-manager")
+
+        for path in manifest_files():
+            applied = apply_manifests(kube, path)
+            crds = [name for kind, name in applied if kind == "CustomResourceDefinition"]
+
+            def established(crds: list[str] = crds) -> bool:
+                for name in crds:
+                    crd = kube.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+                    conditions = {c["type"]: c["status"] for c in crd.get("status", {}).get("conditions", [])}
+                    if conditions.get("Established") != "True":
+                        return False
+                return True
+
+            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            self.wait(f"applied {shown} ({len(applied)} objects)", established, "kube-apiserver")
         self.check_alive()
 
     def rollback(self) -> None:

@@ -32,8 +32,10 @@ class ApiError(Exception):
             parsed = json.loads(body)
         except ValueError:
             parsed = {}
-        self.reason: str = parsed.get("reason", "") if isinstance(parsed, dict) else ""
-        self.message: str = parsed.get("message", body) if isinstance(parsed, dict) else body
+        parsed = parsed if isinstance(parsed, dict) else {}
+        self.reason: str = parsed.get("reason", "")
+        self.message: str = parsed.get("message", body)
+        self.details: JSON = parsed.get("details") or {}
         super().__init__(f"HTTP {status}: {self.message}")
 
 
