@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -376,6 +375,3 @@ def all_cases(spec: PlatformSpec, groups: list[dict[str, Any]]) -> list[Case]:
 def promtool_test_file(case: Case, rule_file: Path, spec: PlatformSpec) -> dict[str, Any]:
     interval = spec.monitoring.scraper.interval
     return {"rule_files": [str(rule_file)], "evaluation_interval": interval, "tests": [case.promtool_test(interval)]}
-
-
-Check = Callable[[subprocess.CompletedProcess[str]], None]
