@@ -53,8 +53,14 @@ monitoring_tools() {
     trap "rm -f '$guard'" EXIT
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >&2
+  local log
+  log=$(mktemp)
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
   say "promtool $(promtool --version 2>&1 | head -1 | cut -d' ' -f3), amtool $(amtool --version 2>&1 | head -1 | cut -d' ' -f3)"
 }
 monitoring_tools
