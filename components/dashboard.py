@@ -124,8 +124,9 @@ def _replica_panel(spec: PlatformSpec, service: ServiceSpec, panel_id: int, y: i
         ],
         (3 * PANEL_WIDTH, y),
         [_line_color("max", CRITICAL_COLOR), _line_color("min", "blue")],
-        f"Replicas the autoscaler runs, between its bounds ({service.autoscaling.min_replicas} to "
-        f"{service.autoscaling.max_replicas}).",
+        # The bounds come from the HPA's own metrics, so a replica change in config
+        # changes the autoscaler alone, not this dashboard.
+        "Replicas the autoscaler runs, between its min and max bounds.",
     )
 
 

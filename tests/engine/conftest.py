@@ -20,6 +20,12 @@ def pulumi_runner(local_cluster: LocalCluster, tmp_path_factory: pytest.TempPath
         if os.environ.get("CI"):
             pytest.fail("the Pulumi toolchain is not installed; scripts/test.sh installs it first")
         pytest.skip("the Pulumi toolchain is not installed (run toolchain/install.sh)")
+    leftovers = [ns for ns in ("phoenix-dev", "phoenix-prod") if local_cluster.kube().get_or_none(f"/api/v1/namespaces/{ns}")]
+    if leftovers:
+        pytest.fail(
+            f"the local cluster already runs {', '.join(leftovers)} from another stack (scripts/deploy-dev.sh?); "
+            "destroy it (scripts/stack.sh dev destroy --yes) or restart the cluster afresh (toolchain/cluster/cluster.sh stop --wipe)"
+        )
     workdir = tmp_path_factory.mktemp("engine")
     (workdir / "state").mkdir()
     env = {
