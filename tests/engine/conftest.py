@@ -24,7 +24,8 @@ def pulumi_runner(local_cluster: LocalCluster, tmp_path_factory: pytest.TempPath
     if leftovers:
         pytest.fail(
             f"the local cluster already runs {', '.join(leftovers)} from another stack (scripts/deploy-dev.sh?); "
-            "destroy it (scripts/stack.sh dev destroy --yes) or restart the cluster afresh (toolchain/cluster/cluster.sh stop --wipe)"
+            "destroy it (scripts/stack.sh dev destroy --yes) or restart the cluster afresh "
+            "(toolchain/cluster/cluster.sh stop --wipe)"
         )
     workdir = tmp_path_factory.mktemp("engine")
     (workdir / "state").mkdir()
