@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import runpy
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,16 +98,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorder = recorder
 
     def RegisterResource(self, request: Any) -> Any:
-        self.recorder.pending_secret_paths = _secret_paths(json_format.MessageToDict(request.object))
-        self.recorder.pending_parent = request.parent
+        # Registrations run on several threads at once; each one's new_resource runs on its
+        # own thread, so what it records of its request is kept per thread.
+        self.recorder.pending.secret_paths = _secret_paths(json_format.MessageToDict(request.object))
+        self.recorder.pending.parent = request.parent
         return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
 
 class _RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[RegisteredResource] = []
-        self.pending_secret_paths: set[str] = set()
-        self.pending_parent = ""
+        self.pending = threading.local()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         self.resources.append(
@@ -115,8 +117,8 @@ class _RecordingMocks(pulumi.runtime.Mocks):
                 name=args.name,
                 props=_without_secret_markers(dict(args.inputs)),
                 custom=bool(args.custom),
-                parent=self.pending_parent,
-                secret_paths=self.pending_secret_paths,
+                parent=getattr(self.pending, "parent", ""),
+                secret_paths=getattr(self.pending, "secret_paths", set()),
             )
         )
         outputs = dict(args.inputs)
