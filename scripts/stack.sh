@@ -5,7 +5,8 @@
 #   scripts/stack.sh dev preview --policy-pack policy --policy-pack-config policy/config/dev.json
 #   scripts/stack.sh prod up --yes
 #
-# PHOENIX_GENERATE_SECRETS=1 fills each secret a service lists but the stack
+# PHOENIX_STACK_SECRETS (a JSON object, key -> value; CI passes a repository secret) fills each
+# secret the stack lacks from it. PHOENIX_GENERATE_SECRETS=1 fills each secret a service lists but the stack
 # lacks with a random value (local and test stacks only); otherwise a missing
 # secret stops with the command that sets it. Relative --policy-pack paths are
 # taken from the repository root.
@@ -39,8 +40,15 @@ if monitoring.get("enabled", True):
 print(" ".join(sorted(key for key in wanted if f"phoenix:{key}" not in config)))
 PY
 )
+# CI: the values come from the repository's secret store as one JSON object (key -> value).
+from_store() {  # from_store KEY: prints the value of KEY in $PHOENIX_STACK_SECRETS, or fails
+  "$PHOENIX_ROOT/.venv-dev/bin/python" -c 'import json, os, sys; print(json.loads(os.environ["PHOENIX_STACK_SECRETS"])[sys.argv[1]], end="")' "$1" 2>/dev/null
+}
 for key in $missing; do
-  if [ "${PHOENIX_GENERATE_SECRETS:-}" = 1 ]; then
+  if [ -n "${PHOENIX_STACK_SECRETS:-}" ] && from_store "$key" >/dev/null; then
+    echo "[stack] setting secret phoenix:$key from PHOENIX_STACK_SECRETS (stored encrypted in the workspace)" >&2
+    from_store "$key" | pulumi config set --secret "phoenix:$key" --stack "$stack" >/dev/null
+  elif [ "${PHOENIX_GENERATE_SECRETS:-}" = 1 ]; then
     echo "[stack] generating a random value for secret phoenix:$key (stored encrypted in the workspace)" >&2
     # Piped, so the value is never on a command line or in a log.
     head -c 32 /dev/urandom | base64 | tr -d '\n' | pulumi config set --secret "phoenix:$key" --stack "$stack" >/dev/null

@@ -12,6 +12,7 @@ source "$PHOENIX_ROOT/toolchain/versions.env"
 export PHOENIX_TOOLCHAIN_CACHE="${PHOENIX_TOOLCHAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/phoenix-toolchain}"
 export PHOENIX_PULUMI_BIN="$PHOENIX_TOOLCHAIN_CACHE/pulumi-$PULUMI_VERSION/bin"
 export PHOENIX_CLUSTER_BIN="$PHOENIX_TOOLCHAIN_CACHE/cluster-k8s$KUBERNETES_VERSION-etcd$ETCD_VERSION-kwok$KWOK_VERSION/bin"
+export PHOENIX_LINT_BIN="$PHOENIX_TOOLCHAIN_CACHE/lint-actionlint$ACTIONLINT_VERSION/bin"
 
 # A Pulumi already on PATH (an ordinary install) is used as it is, with its own
 # plugin handling; otherwise the one built from Go modules is.

@@ -3,12 +3,13 @@
 # proxy where no usable copy exists. Idempotent and cached by version: the first
 # run takes many minutes on two cores, later ones seconds.
 #
-#   toolchain/install.sh [pulumi] [provider] [cluster]     (no argument: all)
+#   toolchain/install.sh [pulumi] [provider] [cluster] [lint]     (no argument: all)
 #
 #   pulumi   Pulumi CLI and its Python language host
 #   provider the Kubernetes provider, installed as a Pulumi plugin
 #            (both skipped when a usable `pulumi` is already on PATH)
 #   cluster  kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok
+#   lint     actionlint, the GitHub Actions workflow linter (scripts/lint-workflows.sh)
 set -euo pipefail
 
 # shellcheck source=env.sh
@@ -137,13 +138,23 @@ install_cluster() {
   say "local cluster binaries ready in $bin (start it: toolchain/cluster/cluster.sh start)"
 }
 
+install_lint() {
+  local bin="$PHOENIX_LINT_BIN"
+  if [ ! -x "$bin/actionlint" ]; then
+    go_build actionlint "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint \
+      "-X github.com/rhysd/actionlint.version=v$ACTIONLINT_VERSION"
+  fi
+  say "actionlint $("$bin/actionlint" -version | head -1) ready in $bin"
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pulumi provider cluster)
+[ ${#targets[@]} -gt 0 ] || targets=(pulumi provider cluster lint)
 for target in "${targets[@]}"; do
   case "$target" in
     pulumi) install_pulumi ;;
     provider) install_provider ;;
     cluster) install_cluster ;;
-    *) echo "toolchain/install.sh: unknown target '$target' (allowed: pulumi, provider, cluster)" >&2; exit 2 ;;
+    lint) install_lint ;;
+    *) echo "toolchain/install.sh: unknown target '$target' (allowed: pulumi, provider, cluster, lint)" >&2; exit 2 ;;
   esac
 done
