@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
@@ -69,11 +70,13 @@ class Resource:
     """The default namespace of the Pulumi Kubernetes provider that manages the resource, which
     applies when metadata.namespace is absent."""
 
-    @property
+    # Cached: every policy asks each resource for both (cached_property writes the instance
+    # __dict__ directly, which a frozen dataclass allows).
+    @cached_property
     def package(self) -> str:
         return self.type_token.split(":", 1)[0]
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return self.type_token.rsplit(":", 1)[-1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +29,23 @@ class PodTemplate:
     """Where the pod spec sits in the manifest, for messages (e.g. spec.template.spec)."""
 
 
+# Every pod policy asks for the template of the same resource: extract it once per resource
+# (keyed by identity; a Resource never changes).
+_TEMPLATES: weakref.WeakKeyDictionary[Resource, PodTemplate | None] = weakref.WeakKeyDictionary()
+
+
 def pod_template(resource: Resource) -> PodTemplate | None:
     """The pod template of a pod-bearing resource, or None for any other resource."""
+    try:
+        return _TEMPLATES[resource]
+    except KeyError:
+        pass
+    template = _extract_pod_template(resource)  # an unknown value raises before anything is cached
+    _TEMPLATES[resource] = template
+    return template
+
+
+def _extract_pod_template(resource: Resource) -> PodTemplate | None:
     if resource.package != "kubernetes" or resource.kind not in POD_BEARING_KINDS:
         return None
     props = resource.props

@@ -27,6 +27,10 @@ from policy.registry import ALL_POLICIES
 from policy.wire import runtime_props
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# libyaml's parser when PyYAML was built with it (an order of magnitude faster than the pure-Python
+# one); the same documents, node marks and errors.
+# (CSafeLoader is not a SafeLoader subclass, but has its interface.)
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class InputError(Exception):
@@ -66,7 +70,7 @@ def read_documents(path: Path) -> list[Document]:
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}:1: cannot read: {error}") from None
     documents: list[Document] = []
-    loader = yaml.SafeLoader(text)
+    loader = YAML_LOADER(text)
     try:
         index = 0
         while loader.check_node():
