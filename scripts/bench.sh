@@ -29,8 +29,8 @@ install() {
 
 [ -x .venv-dev/bin/python ] || bash scripts/setup.sh --python-only
 install .venv-dev bench-requirements -r benchmarks/requirements.txt
-# Checkov and Trivy: the scanners' virtualenv when another script made it, else our own.
-if [ ! -x .venv-scanners/bin/checkov ] || [ ! -x .venv-scanners/bin/trivy ]; then
+# Checkov and Trivy: the scanner gate's virtualenvs (scripts/scan-manifests.sh) when there, else our own.
+if [ ! -x .venv-scanners/checkov/bin/checkov ] || [ ! -x .venv-scanners/trivy/bin/trivy ]; then
   install .venv-bench bench-peers -r benchmarks/requirements-peers.txt -c benchmarks/requirements-peers.lock
 fi
 
