@@ -53,9 +53,13 @@ install_pulumi() {
     go_build pulumi "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
       "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
   fi
-  if [ ! -x "$bin/pulumi-language-python" ]; then
-    # Our own host (see toolchain/modules/language-python/main.go for why).
+  # Our own host (see toolchain/modules/language-python/main.go for why): unlike the
+  # version-pinned builds it is rebuilt whenever its source changes.
+  local host_digest
+  host_digest=$(cat "$MODULES/language-python/"{go.mod,go.sum,main.go} | sha256sum | cut -d' ' -f1)
+  if [ ! -x "$bin/pulumi-language-python" ] || [ "$(cat "$bin/.pulumi-language-python.sha256" 2>/dev/null)" != "$host_digest" ]; then
     go_build language-python "$bin/pulumi-language-python" . "-X main.version=$PULUMI_VERSION"
+    echo "$host_digest" > "$bin/.pulumi-language-python.sha256"
   fi
   if [ ! -x "$bin/pulumi-language-python-exec" ]; then
     # The helper scripts the language host runs, shipped in the SDK module.

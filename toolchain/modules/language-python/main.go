@@ -26,10 +26,10 @@ import (
 	"strings"
 	"sync"
 
-	pbempty "google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	pbempty "google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -159,22 +159,26 @@ func installedPlugins(venv string) ([]pulumiPlugin, error) {
 	return plugins, nil
 }
 
-func (h *pythonHost) GetRequiredPlugins(
-	_ context.Context, req *pulumirpc.GetRequiredPluginsRequest,
-) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	venv, err := virtualenv(req.GetInfo())
+// requiredPlugins is what both plugin-listing RPCs answer, from the program's virtualenv.
+func requiredPlugins(info *pulumirpc.ProgramInfo) ([]pulumiPlugin, error) {
+	venv, err := virtualenv(info)
 	if err != nil {
 		return nil, err
 	}
-	plugins, err := installedPlugins(venv)
+	return installedPlugins(venv)
+}
+
+func (h *pythonHost) GetRequiredPlugins(
+	_ context.Context, req *pulumirpc.GetRequiredPluginsRequest,
+) (*pulumirpc.GetRequiredPluginsResponse, error) {
+	plugins, err := requiredPlugins(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
 	response := &pulumirpc.GetRequiredPluginsResponse{}
-	for _, plugin := range plugins {
-		response.Plugins = append(response.Plugins, &pulumirpc.PluginDependency{
-			Name: plugin.Name, Kind: "resource", Version: plugin.Version, Server: plugin.Server,
-		})
+	for _, p := range plugins {
+		response.Plugins = append(response.Plugins,
+			&pulumirpc.PluginDependency{Name: p.Name, Kind: "resource", Version: p.Version, Server: p.Server})
 	}
 	return response, nil
 }
@@ -182,19 +186,14 @@ func (h *pythonHost) GetRequiredPlugins(
 func (h *pythonHost) GetRequiredPackages(
 	_ context.Context, req *pulumirpc.GetRequiredPackagesRequest,
 ) (*pulumirpc.GetRequiredPackagesResponse, error) {
-	venv, err := virtualenv(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	plugins, err := installedPlugins(venv)
+	plugins, err := requiredPlugins(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
 	response := &pulumirpc.GetRequiredPackagesResponse{}
-	for _, plugin := range plugins {
-		response.Packages = append(response.Packages, &pulumirpc.PackageDependency{
-			Name: plugin.Name, Kind: "resource", Version: plugin.Version, Server: plugin.Server,
-		})
+	for _, p := range plugins {
+		response.Packages = append(response.Packages,
+			&pulumirpc.PackageDependency{Name: p.Name, Kind: "resource", Version: p.Version, Server: p.Server})
 	}
 	return response, nil
 }
