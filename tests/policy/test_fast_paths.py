@@ -128,3 +128,81 @@ def test_shared_templates_change_no_finding(corpus: list[Path], monkeypatch: pyt
     monkeypatch.setattr(pods, "_TEMPLATES", _Forgetful())
     assert findings() == shared
     assert shared  # the corpus has problems to find
+
+
+# The pack: the SDK converts a request's properties once, not once per policy.
+
+
+def _requests() -> list[Any]:
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import proto
+
+    manifests = [
+        *generated_manifests(40),
+        deployment() | {"spec": UNKNOWN_STRING_VALUE},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "hunter2"}},
+    ]
+    requests = []
+    for index, manifest in enumerate(manifests):
+        properties = struct_pb2.Struct()
+        properties.update(manifest)
+        token = scan.type_token(manifest["apiVersion"], manifest["kind"])
+        request = proto.AnalyzeRequest(
+            type=token, name=f"r{index}", urn=f"urn:pulumi:prod::p::{token}::r{index}", properties=properties
+        )
+        if index % 2:  # the engine names the resource's provider, whose properties the SDK converts too
+            provider = struct_pb2.Struct()
+            provider.update({"namespace": f"ns-{index}", "version": "4.25.0"})
+            request.provider.CopyFrom(
+                proto.AnalyzerProviderResource(type="pulumi:providers:kubernetes", name="k8s", urn="urn:k8s", properties=provider)
+            )
+        requests.append(request)
+    return requests
+
+
+def _analyze_all(servicer: Any, requests: list[Any], threads: int = 1) -> list[dict[str, Any]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from google.protobuf import json_format
+
+    def one(request: Any) -> dict[str, Any]:
+        return json_format.MessageToDict(servicer.Analyze(request, None))
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, requests))
+
+
+def test_the_pack_converts_each_request_once_and_reports_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulumi_policy.policy as sdk_policy
+    from google.protobuf import json_format, struct_pb2
+    from pulumi.runtime import proto
+    from pulumi_policy import EnforcementLevel
+
+    from policy.pack import PACK_NAME, convert_properties_once, crossguard_policies, preserve_secretness
+
+    for name in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
+        monkeypatch.setattr(sdk_policy, name, getattr(sdk_policy, name))  # undone after the test
+    preserve_secretness()
+    servicer = sdk_policy._PolicyAnalyzerServicer(PACK_NAME, "0.1.0", crossguard_policies(), EnforcementLevel.MANDATORY)
+    requests = _requests()
+    as_is = _analyze_all(servicer, requests)
+    assert any(response.get("diagnostics") for response in as_is)
+    stack = proto.AnalyzeStackRequest(
+        resources=[proto.AnalyzerResource(type=r.type, name=r.name, urn=r.urn, properties=r.properties) for r in requests]
+    )
+    stack_as_is = json_format.MessageToDict(servicer.AnalyzeStack(stack, None))
+
+    conversions: list[Any] = []
+    to_dict = sdk_policy.json_format.MessageToDict
+
+    def counting(message: Any) -> Any:
+        conversions.append(message)
+        return to_dict(message)
+
+    monkeypatch.setattr(sdk_policy.json_format, "MessageToDict", counting)
+    convert_properties_once()
+    assert _analyze_all(servicer, requests) == as_is
+    properties = [m for m in conversions if isinstance(m, struct_pb2.Struct)]  # not the test's own response conversions
+    assert len(properties) == len(requests) + len(requests) // 2  # once per request (and provider), not once per policy
+    assert _analyze_all(servicer, requests, threads=4) == as_is  # gRPC serves requests on 4 threads
+    assert json_format.MessageToDict(servicer.AnalyzeStack(stack, None)) == stack_as_is
