@@ -10,6 +10,7 @@ then the two variants alternate, so drifting load on a shared machine hits both 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -17,10 +18,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import ROOT, Sample, Section, Summary, measure, seconds, times
+from benchmarks.common import DEV_PYTHON, ROOT, Sample, Section, Summary, measure, repeat, seconds, times
 
 PACK_ARGS = ["--policy-pack", "policy", "--policy-pack-config", "policy/config/prod.json"]
 TARGET = 1.15
+PACK_PYTHON = ROOT / "policy" / "venv" / "bin" / "python"
 
 
 def toolchain_missing() -> str | None:
@@ -58,6 +60,31 @@ def cluster_env() -> dict[str, str]:
             key, value = line.removeprefix("export ").split("=", 1)
             values[key] = value.strip("'\"")
     return values
+
+
+def pack_breakdown(section: Section, repeats: int, measured_cpu: float) -> None:
+    """Where the pack's cost goes: its start-up, and its analysis per resource and per stack."""
+    start_up = repeat(
+        repeats,
+        [str(PACK_PYTHON), "-c", "import policy.pack as pack; pack.crossguard_policies()"],
+        cwd=ROOT,
+        timeout=120,
+    )
+    costs = json.loads(measure([str(DEV_PYTHON), "-m", "benchmarks.pack_cost"], timeout=300).stdout.strip().splitlines()[-1])
+    resources = int(costs["resources"])
+    analysis = resources * float(costs["analyze_seconds"]) + float(costs["analyze_stack_seconds"])
+    section.add("pack start-up: interpreter, SDK, policies (wall, cpu)", f"{seconds(start_up.wall)} ({seconds(start_up.cpu)})")
+    section.add(
+        "pack analysis per resource / per stack (cpu, in-process)",
+        f"{seconds(float(costs['analyze_seconds']))} / {seconds(float(costs['analyze_stack_seconds']))}",
+        note=f"{resources} resources: {seconds(analysis)} per preview",
+    )
+    section.add(
+        "pack cpu per preview: start-up + analysis, vs measured difference",
+        seconds(start_up.cpu + analysis),
+        seconds(measured_cpu),
+        times((start_up.cpu + analysis) / measured_cpu) if measured_cpu > 0 else "-",
+    )
 
 
 def run(repeats: int) -> Section:
@@ -110,6 +137,7 @@ def run(repeats: int) -> Section:
             f"{without.max_rss_mib:.0f} MiB",
             times(with_pack.max_rss_mib / without.max_rss_mib),
         )
+        pack_breakdown(section, repeats, with_pack.cpu - without.cpu)
         spread = [round(s.wall, 1) for s in packed], [round(s.wall, 1) for s in plain]
         section.notes.append(
             f"{repeats} previews each, alternating, after one warm-up; cluster: "
