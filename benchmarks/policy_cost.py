@@ -155,7 +155,18 @@ def run(generated: int, repeats: int) -> Section:
             times(entry["per_resource"] / typical),
             f"{seconds(entry['per_applicable'])} per resource it applies to ({entry['applicable']})",
         )
+    applying = [entry for entry in policies.values() if entry["applicable"]]
+    costliest = max(applying, key=lambda entry: entry["per_applicable"])
+    typical_applying = median([entry["per_applicable"] for entry in applying])
+    section.add(
+        f"slowest per resource it applies to: `{costliest['policy']}`",
+        seconds(costliest["per_applicable"]),
+        f"median policy: {seconds(typical_applying)}",
+        times(costliest["per_applicable"] / typical_applying),
+        f"applies to {costliest['applicable']} of {count}",
+    )
     section.notes.append(
+        "ranked by cost per resource over all resources (each policy's share of an evaluation); "
         f"{report['program_resources']} resources of the prod program under mocks and {report['documents']} documents of "
         f"the scan corpus; each policy timed over all of them, medians of {repeats} processes"
     )
