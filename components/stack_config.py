@@ -13,7 +13,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
-from components.spec import PlatformSpec
+from components.spec import PlatformSpec, StrictModel
 
 PROJECT_NAMESPACE = "phoenix"
 
@@ -189,7 +189,7 @@ def _known_fields(location: list[Any]) -> str:
 
 def _model_in(annotation: Any) -> Any:
     """The pydantic model inside an annotation such as `list[ServiceSpec]` or `IngressSpec | None`."""
-    if isinstance(annotation, type) and issubclass(annotation, PlatformSpec.__mro__[1]):
+    if isinstance(annotation, type) and issubclass(annotation, StrictModel):
         return annotation
     for argument in getattr(annotation, "__args__", ()):
         found = _model_in(argument)
