@@ -227,7 +227,7 @@ def test_start_again_is_a_no_op_and_env_points_at_the_cluster(local_cluster: Loc
 
 
 def test_start_applies_the_monitoring_stand_in_crds(local_cluster: LocalCluster) -> None:
-    manifests = ROOT / "tests" / "monitoring" / "stand_in_crds.yaml"
+    manifests = ROOT / "toolchain" / "cluster" / "prometheus-operator-stand-in-crds.yaml"
     if not manifests.is_file():
         pytest.skip("no stand-in CRDs in this checkout")
     kube = local_cluster.kube()

@@ -25,7 +25,7 @@ ALERTMANAGER_CONFIG = "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerCon
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SECRET = "kubernetes:core/v1:Secret"
-STAND_IN_CRDS = Path(__file__).resolve().parent / "stand_in_crds.yaml"
+STAND_IN_CRDS = Path(__file__).resolve().parents[2] / "toolchain" / "cluster" / "prometheus-operator-stand-in-crds.yaml"
 
 
 @cache

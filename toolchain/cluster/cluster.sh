@@ -28,7 +28,7 @@
 # PHOENIX_CLUSTER_PROVISIONERS (comma list of CSI driver names the stand-in
 # provisions for; default: every provisioner nothing else serves) likewise.
 # Every start also applies PHOENIX_CLUSTER_MANIFESTS (colon-separated YAML files;
-# default tests/monitoring/stand_in_crds.yaml, the schemaless stand-ins for the
+# default toolchain/cluster/prometheus-operator-stand-in-crds.yaml, the schemaless stand-ins for the
 # Prometheus Operator's CRDs) and waits for their CRDs to be Established.
 set -euo pipefail
 

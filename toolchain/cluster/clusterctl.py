@@ -614,7 +614,7 @@ def manifest_files() -> list[Path]:
     configured = os.environ.get("PHOENIX_CLUSTER_MANIFESTS")
     if configured is not None:
         return [Path(p) for p in configured.split(":") if p]
-    default = ROOT / "tests" / "monitoring" / "stand_in_crds.yaml"
+    default = ROOT / "toolchain" / "cluster" / "prometheus-operator-stand-in-crds.yaml"
     return [default] if default.is_file() else []
 
 
