@@ -126,6 +126,16 @@ def _alerting_secret_keys(monitoring: Any) -> set[str]:
     return keys
 
 
+def secret_keys_needed(fields: dict[str, Any]) -> set[str]:
+    """Secret config keys a stack's (not yet validated) fields need set: its services' secrets, and
+    its alerting receivers' credentials while monitoring is on. `scripts/stack.sh` asks for these."""
+    needed = _referenced_secret_keys(fields.get("services"))
+    monitoring = fields.get("monitoring")
+    if not isinstance(monitoring, dict) or monitoring.get("enabled", True):
+        needed |= _alerting_secret_keys(monitoring)
+    return needed
+
+
 def _alerting_secret_references(spec: PlatformSpec) -> list[tuple[str, str]]:
     """(config path, secret key) for each secret the validated alerting config needs."""
     alerting = spec.monitoring.alerting

@@ -25,21 +25,7 @@ if ! pulumi stack select "$stack" --non-interactive >/dev/null 2>&1; then
 fi
 
 # Secrets the stack's services and alerting receivers name, set as Pulumi secrets if missing.
-missing=$("$PHOENIX_ROOT/.venv-dev/bin/python" - "Pulumi.$stack.yaml" <<'PY'
-import sys, yaml
-config = yaml.safe_load(open(sys.argv[1]))["config"]
-wanted = {key for service in config.get("phoenix:services", []) for key in service.get("secrets", [])}
-# The alerting receivers' credentials (phoenix:monitoring.alerting.<severity>.<integration>.*Secret).
-monitoring = config.get("phoenix:monitoring") or {}
-if monitoring.get("enabled", True):
-    for receiver in ((monitoring.get("alerting") or {}).get(s) or {} for s in ("critical", "warning")):
-        for integration, field in (("email", "authPasswordSecret"), ("slack", "webhookUrlSecret"), ("pagerDuty", "routingKeySecret")):
-            key = (receiver.get(integration) or {}).get(field)
-            if key:
-                wanted.add(key)
-print(" ".join(sorted(key for key in wanted if f"phoenix:{key}" not in config)))
-PY
-)
+missing=$("$PHOENIX_ROOT/.venv-dev/bin/python" "$PHOENIX_ROOT/scripts/missing_secrets.py" "Pulumi.$stack.yaml")
 # CI: the values come from the repository's secret store as one JSON object (key -> value).
 from_store() {  # from_store KEY: prints the value of KEY in $PHOENIX_STACK_SECRETS, or fails
   "$PHOENIX_ROOT/.venv-dev/bin/python" -c 'import json, os, sys; print(json.loads(os.environ["PHOENIX_STACK_SECRETS"])[sys.argv[1]], end="")' "$1" 2>/dev/null
